@@ -1,0 +1,169 @@
+"""`python -m course`: list | run | grade | release | doctor.
+
+Every mistake in the command line (an unknown lesson or exercise, a missing submission
+folder, an unwritable --out) prints one line saying what is wrong and what is valid,
+and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m course", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("list", help="the syllabus and the exercises with their points")
+    run = commands.add_parser("run", help="run a lesson: a number, a slug, or 'all'")
+    run.add_argument("lesson")
+    run.add_argument("--fast", action="store_true", help="small sizes: each lesson in at most 30 s")
+    run.add_argument("--out", type=Path, help="output folder (default figures/<lesson>/)")
+    run.add_argument("--show", action="store_true", help="open figure windows (lecture mode)")
+    run.add_argument("--seed", type=int, default=0)
+    grade = commands.add_parser("grade", help="grade exercises; exit 0 all passed, 1 some failed, 2 grader error")
+    grade.add_argument("exercises", nargs="*", help="e.g. ex04 (default: all)")
+    grade.add_argument("--submission", type=Path, help="root of a student copy (default: this checkout)")
+    grade.add_argument("--json", type=Path, help="write Gradescope's results.json here")
+    grade.add_argument("--test-timeout", type=float, default=60.0, help="seconds per test (default 60)")
+    grade.add_argument("--call-timeout", type=float, default=20.0, help="seconds per call of a student function")
+    grade.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole run (default 900)")
+    release = commands.add_parser("release", help="write the student copy (solutions removed)")
+    release.add_argument("--out", type=Path, required=True)
+    release.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    commands.add_parser("doctor", help="versions, compilers, CUDA, and a Triton canary kernel")
+    return parser
+
+
+def check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"cannot write to --out {folder}: {error.strerror or error}") from None
+
+
+def command_list(args) -> int:
+    from course import CHECKOUT_ROOT
+    from course.grading.grade import GraderError, Limits, collect, exercise_test_files
+    from course.lessons import SYLLABUS, lesson_title
+
+    print("Lessons")
+    for entry in SYLLABUS:
+        state = "ready" if entry.present else "not yet written"
+        print(f"  {entry.number:02d}  {lesson_title(entry):<58} {state}")
+    print("\nExercises")
+    files = exercise_test_files()
+    try:
+        tests = collect(files.values(), CHECKOUT_ROOT, Limits()) if files else []
+    except GraderError as error:
+        print(f"  (could not collect the graded tests: {str(error).splitlines()[0]})")
+        tests = []
+    for exercise in files:
+        mine = [t for t in tests if t.exercise == exercise]
+        print(f"  {exercise:<30} {sum(t.points for t in mine):>4g} points in {len(mine)} tests")
+    if not files:
+        print("  none yet")
+    return 0
+
+
+def command_run(args) -> int:
+    from course.lessons import SYLLABUS, LessonNotFound, find_lesson, run_lesson
+
+    try:
+        entries = [e for e in SYLLABUS if e.present] if args.lesson == "all" else [find_lesson(args.lesson)]
+    except LessonNotFound as error:
+        raise UsageError(str(error)) from None
+    failed = []
+    for entry in entries:
+        out = args.out if len(entries) == 1 or args.out is None else args.out / entry.stem
+        argv = ["--seed", str(args.seed)] + ["--fast"] * args.fast + ["--show"] * args.show
+        if out is not None:
+            check_writable(out)
+            argv += ["--out", str(out)]
+        summary = run_lesson(entry, argv)
+        failed += [f"{entry.stem}: {k} = {c['value']} (expected {c['limit']})"
+                   for k, c in summary.get("checks", {}).items() if not c["ok"]]
+    if failed:
+        print("checks that did not hold:\n  " + "\n  ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def command_grade(args) -> int:
+    from tqdm import tqdm
+
+    from course.grading.grade import GraderError, Limits, grade
+    from course.grading.report import terminal_table, write_results
+
+    limits = Limits(per_test_s=args.test_timeout, total_s=args.timeout, call_s=args.call_timeout)
+    bar = tqdm(desc="grading", unit="test", disable=None, leave=False)
+
+    def progress(test):
+        bar.update(1)
+
+    try:
+        run = grade(args.exercises, args.submission, limits, progress)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    except GraderError as error:
+        print(f"grader error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+    print(terminal_table(run))
+    if args.json:
+        write_results(run, args.json)
+        print(f"report written to {args.json}")
+    return 0 if all(t.status == "passed" for t in run.tests) else 1
+
+
+def command_release(args) -> int:
+    from course.grading.release import ReleaseError, release
+
+    try:
+        stripped = release(args.out, force=args.force)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    except (ReleaseError, OSError) as error:
+        print(f"release failed: {error}", file=sys.stderr)
+        return 2
+    names = ", ".join(p.stem for p in stripped) or "none"
+    print(f"student copy written to {args.out} (solutions removed from: {names})")
+    return 0
+
+
+def command_doctor(args) -> int:
+    from course.doctor import doctor
+
+    return doctor()
+
+
+COMMANDS = {"list": command_list, "run": command_run, "grade": command_grade,
+            "release": command_release, "doctor": command_doctor}
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

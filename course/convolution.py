@@ -1,0 +1,118 @@
+"""Sliding-window convolution, written out so it can be read.
+
+One idea: an output entry is the dot product of the kernel with one window of the
+input, and every window uses the same kernel. Which input entries a window touches
+is the whole story of stride, padding and dilation:
+
+    output index p (p = 0, 1, ...) with kernel tap r (r = 0 .. k-1) reads
+    padded input index  p * stride + r * dilation
+
+where the padded input has `padding` zeros added at both ends. Nothing here loops over
+output positions: we build these indices as tensors, gather every window at once and
+finish with one matrix multiply (im2col). The results equal `torch.nn.functional`'s
+`conv1d`, `unfold` and `conv2d` (groups=1), which the tests check.
+"""
+from __future__ import annotations
+
+import torch
+
+
+def conv_output_size(n: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """Number of window positions along one axis: floor((n + 2p - d(k-1) - 1) / s) + 1.
+
+    n: input length; k: kernel length; p: zeros added at each end; s: step between
+    windows; d: gap between kernel taps (d = 1 means adjacent). Raises ValueError for
+    non-positive n, k, stride or dilation, negative padding, or a dilated kernel
+    longer than the padded input.
+    """
+    limits = (("n", n, 1), ("k", k, 1), ("stride", stride, 1), ("dilation", dilation, 1), ("padding", padding, 0))
+    for name, value, smallest in limits:
+        if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+            raise ValueError(f"{name} must be an integer >= {smallest}, got {value!r}")
+    span = dilation * (k - 1) + 1  # input entries one window covers, gaps included
+    if span > n + 2 * padding:
+        raise ValueError(
+            f"the dilated kernel spans {span} entries (k={k}, dilation={dilation}) but the padded input "
+            f"has only {n + 2 * padding} (n={n}, padding={padding})"
+        )
+    return (n + 2 * padding - span) // stride + 1
+
+
+def _window_index(n, k, stride, padding, dilation):
+    """(k, n_out) tensor: padded-input index read by tap r for output p (see module docstring)."""
+    n_out = conv_output_size(n, k, stride, padding, dilation)
+    return torch.arange(k)[:, None] * dilation + torch.arange(n_out)[None, :] * stride
+
+
+def _pair(value, name):
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return pair
+
+
+def cross_correlate1d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0, dilation=1) -> torch.Tensor:
+    """y[p] = sum_r w[r] * x_padded[p*stride + r*dilation]   (what deep learning calls "convolution").
+
+    x: (L,) signal, w: (k,) kernel -> y: (L_out,), L_out = conv_output_size(L, k, ...).
+    """
+    if x.dim() != 1 or w.dim() != 1:
+        raise ValueError(f"x and w must be 1-D, got shapes {tuple(x.shape)} and {tuple(w.shape)}")
+    index = _window_index(x.shape[0], w.shape[0], stride, padding, dilation)
+    padded = x.new_zeros(x.shape[0] + 2 * padding)
+    padded[padding : padding + x.shape[0]] = x
+    windows = padded[index.T]  # (L_out, k): one row per window position
+    return windows @ w
+
+
+def convolve1d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0, dilation=1) -> torch.Tensor:
+    """True convolution y[i] = sum_j w[j] * x[i - j], restricted to windows that fit (+ padding).
+
+    It is cross-correlation with the kernel read backwards: the two conventions differ
+    only in the order the weights are stored. x: (L,), w: (k,) -> (L_out,).
+    """
+    return cross_correlate1d(x, torch.flip(w, dims=(0,)), stride, padding, dilation)
+
+
+def unfold2d(x: torch.Tensor, kernel_size, stride=1, padding=0, dilation=1) -> torch.Tensor:
+    """im2col: every window of x laid out as one column, exactly like `F.unfold`.
+
+    x: (N, C, H, W) -> (N, C*kh*kw, H_out*W_out). Rows run channel-major (c, then
+    kernel row r, then kernel column s); columns run over output positions row by row.
+    kernel_size, stride, padding, dilation: an int or an (along H, along W) pair.
+    """
+    if x.dim() != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {tuple(x.shape)}")
+    (kh, kw), (sh, sw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
+    (ph, pw), (dh, dw) = _pair(padding, "padding"), _pair(dilation, "dilation")
+    n, c, h, w = x.shape
+    rows = _window_index(h, kh, sh, ph, dh)  # (kh, H_out)
+    cols = _window_index(w, kw, sw, pw, dw)  # (kw, W_out)
+    padded = x.new_zeros(n, c, h + 2 * ph, w + 2 * pw)
+    padded[:, :, ph : ph + h, pw : pw + w] = x
+    # Broadcast the two index maps to (kh, kw, H_out, W_out): tap (r, s) of output (p, q).
+    windows = padded[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+    return windows.reshape(n, c * kh * kw, rows.shape[1] * cols.shape[1])
+
+
+def cross_correlate2d(x: torch.Tensor, w: torch.Tensor, bias=None, stride=1, padding=0, dilation=1) -> torch.Tensor:
+    """`F.conv2d` with groups=1, as im2col followed by one matrix multiply.
+
+    x: (N, C, H, W), w: (C_out, C, kh, kw), bias: (C_out,) or None -> (N, C_out, H_out, W_out).
+    Each output channel is one row of w flattened to C*kh*kw numbers; each column of the
+    unfolded input is one window; their product is every dot product at once.
+    """
+    if w.dim() != 4 or x.dim() != 4 or w.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"expected x (N, C, H, W) and w (C_out, C, kh, kw) with the same C, got {tuple(x.shape)} and {tuple(w.shape)}"
+        )
+    if bias is not None and bias.shape != (w.shape[0],):
+        raise ValueError(f"bias must have shape ({w.shape[0]},), got {tuple(bias.shape)}")
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
+    h_out = conv_output_size(x.shape[2], w.shape[2], sh, ph, dh)
+    w_out = conv_output_size(x.shape[3], w.shape[3], sw, pw, dw)
+    columns = unfold2d(x, w.shape[2:], stride, padding, dilation)  # (N, C*kh*kw, L)
+    y = w.reshape(w.shape[0], -1) @ columns  # (C_out, C*kh*kw) @ (N, C*kh*kw, L) -> (N, C_out, L)
+    if bias is not None:
+        y = y + bias[:, None]
+    return y.reshape(x.shape[0], w.shape[0], h_out, w_out)

@@ -1,0 +1,87 @@
+"""pytest plugin loaded in the grader's test process: streams each test's outcome to the grader.
+
+Loaded with `-p course.grading.plugin` only by `course grade`. On start it reads the
+channel key from the pipe in $COURSE_GRADER_KEY_FD (then closes it) and writes signed
+events to the file descriptor in $COURSE_GRADER_FD:
+
+    {"event": "collected", "nodeid": ..., "points": n}   (with --collect-only)
+    {"event": "start", "nodeid": ...}
+    {"event": "end", "nodeid": ..., "outcome": "passed" | "failed" | "skipped", "message": ...}
+
+so a run that is killed half-way still tells what finished.
+"""
+import os
+
+import pytest
+
+from course.grading.channel import KEY_BYTES, sign
+
+MESSAGE_CHARS = 3000
+_state = {"key": None, "stream": None, "outcomes": {}}
+
+
+def _emit(event: dict):
+    stream = _state["stream"]
+    if stream is not None:
+        stream.write(sign(_state["key"], event))
+        stream.flush()
+
+
+def pytest_configure(config):
+    fd = os.environ.get("COURSE_GRADER_FD")
+    if fd is None:
+        return
+    key_fd = int(os.environ.pop("COURSE_GRADER_KEY_FD"))
+    _state["key"] = os.read(key_fd, KEY_BYTES)
+    os.close(key_fd)
+    os.set_inheritable(int(fd), False)  # the sandbox workers must not get the pipe
+    _state["stream"] = os.fdopen(int(fd), "wb", buffering=0)
+
+
+def pytest_collection_finish(session):
+    if not session.config.option.collectonly:
+        return
+    for item in session.items:
+        marker = item.get_closest_marker("points")
+        points = marker.args[0] if marker and marker.args else None
+        _emit({"event": "collected", "nodeid": item.nodeid, "points": points})
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _emit({"event": "collect_error", "nodeid": report.nodeid, "message": str(report.longrepr)[-MESSAGE_CHARS:]})
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _state["outcomes"][nodeid] = ("passed", "")
+    _emit({"event": "start", "nodeid": nodeid})
+
+
+def pytest_runtest_logreport(report):
+    if report.failed:
+        _state["outcomes"][report.nodeid] = ("failed", failure_message(report))
+    elif report.skipped and report.when == "setup":
+        _state["outcomes"][report.nodeid] = ("skipped", str(report.longrepr)[-MESSAGE_CHARS:])
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    outcome, message = _state["outcomes"].pop(nodeid, ("failed", "no result"))
+    _emit({"event": "end", "nodeid": nodeid, "outcome": outcome, "message": message})
+
+
+def failure_message(report) -> str:
+    """The assertion or exception lines of a failure (pytest's 'E' lines), then printed output."""
+    text = report.longreprtext
+    lines = [line[4:] for line in text.splitlines() if line.startswith("E   ")]
+    message = "\n".join(lines) if lines else text[-MESSAGE_CHARS:]
+    if report.when != "call":
+        message = f"(in test {report.when}) {message}"
+    printed = (report.capstdout + report.capstderr).strip()
+    if printed:
+        message += "\n--- the submission printed ---\n" + printed[:1000]
+    return message[:MESSAGE_CHARS]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    _emit({"event": "finished", "exitstatus": int(exitstatus)})

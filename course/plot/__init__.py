@@ -1,0 +1,1 @@
+"""Figure helpers shared by lessons: one style, one palette, fixed sizes."""
