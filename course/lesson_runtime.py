@@ -134,7 +134,7 @@ class Lesson:
         line = f"  {key} = {_format(value)}    # {meaning}"
         if bound is not None or at_least is not None:
             ok = (bound is None or value <= bound) and (at_least is None or value >= at_least)
-            limit = f"<= {bound:g}" if bound is not None else f">= {at_least:g}"
+            limit = _limit_text(bound, at_least)
             self.checks[key] = {"value": value, "limit": limit, "ok": bool(ok)}
             line += f"  [{'ok' if ok else 'FAILED'}: {limit}]"
         print(line)
@@ -166,6 +166,12 @@ class Lesson:
 
 class OutputFolderError(Exception):
     """--out cannot be created or written."""
+
+
+def _limit_text(bound, at_least) -> str:
+    if bound is not None and at_least is not None:
+        return f"== {bound:g}" if bound == at_least else f"in [{at_least:g}, {bound:g}]"
+    return f"<= {bound:g}" if bound is not None else f">= {at_least:g}"
 
 
 def _format(value) -> str:

@@ -1,0 +1,1 @@
+"""Synthetic, seeded data: signals, images and stimuli generated in code, never downloaded."""
