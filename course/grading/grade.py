@@ -145,6 +145,12 @@ class _Child:
         os.close(self.pipe)
 
 
+def _check_points(tests):
+    unmarked = [t.nodeid for t in tests if not isinstance(t.points, (int, float))]
+    if unmarked:
+        raise GraderError(f"graded tests without @pytest.mark.points(n): {', '.join(unmarked)}")
+
+
 def collect(test_files, submission: Path, limits: Limits) -> list[GradedTest]:
     """The graded tests and their points, collected in a child (no student code runs there)."""
     with tempfile.TemporaryFile() as log:
@@ -160,29 +166,41 @@ def collect(test_files, submission: Path, limits: Limits) -> list[GradedTest]:
         if errors or not tests:
             log.seek(0)
             raise GraderError("collecting the graded tests failed:\n" + ("\n".join(errors) or log.read().decode()[-3000:]))
-    unmarked = [t.nodeid for t in tests if not isinstance(t.points, (int, float))]
-    if unmarked:
-        raise GraderError(f"graded tests without @pytest.mark.points(n): {', '.join(unmarked)}")
+    _check_points(tests)
     return tests
 
 
-def run_tests(tests: list[GradedTest], submission: Path, limits: Limits, progress=None) -> GradeRun:
-    """Run every test, restarting the child after a crash or an overrun, within the limits."""
+def run_tests(tests: list[GradedTest], submission: Path, limits: Limits, progress=None, files=()) -> GradeRun:
+    """Run every test, restarting the child after a crash or an overrun, within the limits.
+
+    With `files` instead of `tests`, the first child collects the tests as it starts (one
+    process start saved); later children get the node ids of the tests still pending.
+    """
+    tests = list(tests)
     run, started = GradeRun(tests), time.monotonic()
     by_id = {t.nodeid: t for t in tests}
     deadline = started + limits.total_s
     with tempfile.TemporaryFile() as log:
-        while (pending := [t for t in tests if t.status == "not run"]) and time.monotonic() < deadline:
-            child = _Child([t.nodeid for t in pending], submission, limits, log)
+        while (pending := [t for t in tests if t.status == "not run"] or (not tests and files)) \
+                and time.monotonic() < deadline:
+            args = [t.nodeid for t in pending] if tests else [str(f) for f in files]
+            child = _Child(args, submission, limits, log)
             current, since, progressed, child_gone = None, time.monotonic(), False, False
             while True:
                 events = child.events(0.2)
                 now = time.monotonic()
                 for event in events or []:
+                    if event["event"] == "collected" and event["nodeid"] not in by_id:
+                        by_id[event["nodeid"]] = GradedTest(event["nodeid"], event["points"])
+                        tests.append(by_id[event["nodeid"]])
+                        continue
+                    if event["event"] == "collect_error":
+                        raise GraderError(f"collecting the graded tests failed: {event['message']}")
                     test = by_id.get(event.get("nodeid"))
                     if test is None or test.status != "not run":
                         continue
                     if event["event"] == "start":
+                        _check_points(tests)
                         current, since, progressed = test, now, True
                     elif event["event"] == "end":
                         test.status, test.message, test.seconds = event["outcome"], event["message"], now - since
@@ -211,6 +229,7 @@ def run_tests(tests: list[GradedTest], submission: Path, limits: Limits, progres
                 log.seek(0)
                 run.child_log = log.read().decode(errors="replace")[-4000:]
                 raise GraderError("the test process exited before running any test:\n" + run.child_log)
+    run.tests = tests
     for test in tests:
         if test.status == "not run":
             test.message = f"did not finish: the whole run exceeded its {limits.total_s:g} s limit"
@@ -224,8 +243,4 @@ def grade(requested=(), submission: Path | None = None, limits: Limits | None = 
     files = select_exercises(requested)
     if not files:
         raise GraderError(f"no graded tests in {TESTS_DIR}")
-    started = time.monotonic()
-    tests = collect(files.values(), submission, limits)
-    run = run_tests(tests, submission, limits, progress)
-    run.seconds = time.monotonic() - started
-    return run
+    return run_tests([], submission, limits, progress, files=list(files.values()))

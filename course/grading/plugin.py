@@ -4,7 +4,7 @@ Loaded with `-p course.grading.plugin` only by `course grade`. On start it reads
 channel key from the pipe in $COURSE_GRADER_KEY_FD (then closes it) and writes signed
 events to the file descriptor in $COURSE_GRADER_FD:
 
-    {"event": "collected", "nodeid": ..., "points": n}   (with --collect-only)
+    {"event": "collected", "nodeid": ..., "points": n}   (every test, before any runs)
     {"event": "start", "nodeid": ...}
     {"event": "end", "nodeid": ..., "outcome": "passed" | "failed" | "skipped", "message": ...}
 
@@ -39,8 +39,6 @@ def pytest_configure(config):
 
 
 def pytest_collection_finish(session):
-    if not session.config.option.collectonly:
-        return
     for item in session.items:
         marker = item.get_closest_marker("points")
         points = marker.args[0] if marker and marker.args else None
