@@ -60,12 +60,17 @@ def load(exercise: str, path: str, forbidden):
 
 
 def check_result(value, name):
+    """Only what the test process can rebuild safely: tensors, numbers, strings, and containers of them."""
     if isinstance(value, (tuple, list)):
         for item in value:
             check_result(item, name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_result(key, name)
+            check_result(item, name)
     elif not isinstance(value, ALLOWED_RESULT_TYPES):
         raise TypeError(f"{name} returned a {type(value).__module__}.{type(value).__qualname__}; "
-                        "expected a torch.Tensor, a number, or a tuple/list of them")
+                        "expected a torch.Tensor, a number, or a tuple/list/dict of them")
 
 
 def error_reply(error: BaseException, skip_frames: int = 1):
