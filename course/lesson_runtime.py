@@ -1,6 +1,6 @@
 """What every lesson shares: its command line, its output folder, and its checked numbers.
 
-A lesson calls `Lesson.start(__doc__, argv, __file__)`, then for each idea saves
+A lesson calls `Lesson.start(__doc__, argv)`, then for each idea saves
 figures with `lesson.save(fig, name)` and states numbers with `lesson.report(...)`;
 `lesson.finish()` writes `summary.json` and returns the summary.
 
@@ -10,6 +10,7 @@ whether it held, and `python -m course run` fails when one does not.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -82,10 +83,15 @@ class Lesson:
     started: float = field(default_factory=time.perf_counter)
 
     @classmethod
-    def start(cls, doc: str, argv, file: str) -> "Lesson":
-        """Parse the lesson's command line, seed every generator, prepare the output folder."""
-        name = Path(file).stem
-        title = (doc or name).strip().splitlines()[0]
+    def start(cls, doc: str, argv=None, file: str | None = None) -> "Lesson":
+        """Parse the lesson's command line, seed every generator, prepare the output folder.
+
+        The lesson's name (and default output folder) is its file's stem; `file` defaults to
+        the caller's `__file__`, and in a notebook, which has none, to the title's first words.
+        """
+        title = (doc or "lesson").strip().splitlines()[0]
+        file = file or inspect.stack()[1].frame.f_globals.get("__file__")
+        name = Path(file).stem if file else "_".join(title.lower().split()[:3])
         args = lesson_parser(name, title).parse_args(_argv_for(argv))
         out = args.out if args.out is not None else Path("figures") / name
         try:

@@ -208,7 +208,7 @@ def im2col(lesson):
 
 # %%
 def main(argv=None):
-    lesson = Lesson.start(__doc__, argv, __file__)
+    lesson = Lesson.start(__doc__, argv)
     for step in (sliding_window, convolution_vs_correlation, edge_filters, stride_padding_dilation,
                  output_size_table, im2col):
         step(lesson)
