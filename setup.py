@@ -12,7 +12,7 @@ setup(
     description="A course on convolutional networks: from folding the plane to circuits in trained CNNs",
     python_requires=">=3.10",
     packages=find_packages(include=["course", "course.*", "kernels", "kernels.*"]),
-    package_data={"course": ["models/checkpoints/*"], "kernels": ["csrc/*"]},
+    package_data={"course": ["models/checkpoints/*"], "kernels": ["csrc/*", "csrc/cpu/*", "csrc/cuda/*"]},
     install_requires=["torch>=2.4", "numpy", "matplotlib", "tqdm"],
     entry_points={"console_scripts": ["conv-circuits=course.__main__:main"]},
 )

@@ -1,4 +1,4 @@
-"""`python -m course`: list | run | grade | release | doctor.
+"""`python -m course`: list | run | grade | release | doctor | train.
 
 Every mistake in the command line (an unknown lesson or exercise, a missing submission
 folder, an unwritable --out) prints one line saying what is wrong and what is valid,
@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--out", type=Path, required=True)
     release.add_argument("--force", action="store_true", help="replace a non-empty --out")
     commands.add_parser("doctor", help="versions, compilers, CUDA, and a Triton canary kernel")
+    train = commands.add_parser("train", help="retrain a shipped model from scratch and compare with its checkpoint")
+    train.add_argument("model", nargs="?", help="a shipped model's name, or 'all' (see --list)")
+    train.add_argument("--list", action="store_true", help="show the shipped models and their metrics")
+    train.add_argument("--out", type=Path, help="also save the retrained checkpoint(s) in this folder")
     return parser
 
 
@@ -152,8 +156,17 @@ def command_doctor(args) -> int:
     return doctor()
 
 
+def command_train(args) -> int:
+    from course.models.train_command import train_command
+
+    try:
+        return train_command(args.model, list_models=args.list, out=args.out)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 COMMANDS = {"list": command_list, "run": command_run, "grade": command_grade,
-            "release": command_release, "doctor": command_doctor}
+            "release": command_release, "doctor": command_doctor, "train": command_train}
 
 
 def main(argv=None) -> int:

@@ -81,6 +81,7 @@ class Lesson:
     checks: dict = field(default_factory=dict)
     figures: list = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    threads_before: int = 0
 
     @classmethod
     def start(cls, doc: str, argv=None, file: str | None = None) -> "Lesson":
@@ -107,8 +108,11 @@ class Lesson:
             matplotlib.use("Agg")
         apply_course_style()
         seed_everything(args.seed)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # tiny models: one thread is faster and sums in a fixed order (course/threads.py)
         print(f"== Lesson {name}: {title}{'  (fast)' if args.fast else ''}")
-        return cls(name=name, title=title, fast=args.fast, out=out, show=args.show, seed=args.seed)
+        return cls(name=name, title=title, fast=args.fast, out=out, show=args.show, seed=args.seed,
+                   threads_before=threads)
 
     def save(self, fig, name: str) -> Path:
         """Save a figure as out/<name>.png at the course's fixed dpi (same size every run)."""
@@ -149,6 +153,8 @@ class Lesson:
     def finish(self) -> dict:
         """Write summary.json and return the summary (numbers, checks, figures, seconds)."""
         seconds = time.perf_counter() - self.started
+        if self.threads_before:
+            torch.set_num_threads(self.threads_before)
         summary = {
             "lesson": self.name,
             "title": self.title,

@@ -70,6 +70,9 @@ def present_names() -> str:
 
 def load_lesson(entry: LessonEntry):
     """Import a lesson script as a module (its cells only define steps; main() runs them)."""
+    # Without a GPU, Triton must be put in interpreter mode before anything imports it;
+    # `import kernels` does that, so lessons run in one process (`run all`) in any order.
+    import kernels  # noqa: F401
     spec = importlib.util.spec_from_file_location(f"lesson_{entry.stem}", entry.path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

@@ -37,3 +37,20 @@ def test_regression_targets_use_mean_squared_error_and_no_accuracy():
     assert history.train_accuracy == [] and history.train_loss[-1] < 1e-3
     loss, acc = evaluate(model, (x, 3 * x))
     assert acc is None and loss < 1e-3
+
+
+def test_threads_are_set_while_training_and_restored_afterwards():
+    before, seen = torch.get_num_threads(), []
+
+    def counting_loss(outputs, targets):
+        seen.append(torch.get_num_threads())
+        return torch.nn.functional.cross_entropy(outputs, targets)
+
+    fit(small_model(0), blobs(0), epochs=1, seed=0, progress=False, threads=1, loss_fn=counting_loss)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == before
+
+
+def test_one_thread_gives_the_same_training_as_a_second_one_thread_run():
+    runs = [fit(small_model(3), blobs(0), epochs=2, seed=7, progress=False, threads=1).train_loss for _ in range(2)]
+    assert runs[0] == runs[1]

@@ -8,6 +8,7 @@ import json
 import runpy
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -85,11 +86,31 @@ def test_released_copy_has_no_solutions_or_mutants(released_copy):
         assert "# BEGIN SOLUTION" not in text and "# END SOLUTION" not in text
 
 
+@pytest.fixture(scope="module")
+def mutant_runs(tmp_path_factory):
+    """Grade runs of the mutants, by file; an exercise's mutants are graded together on first use,
+    two at a time (each run is mostly process start-up), so `-k ex03` grades only ex03's."""
+    runs = {}
+
+    def grade_mutant(mutant):
+        root = tmp_path_factory.mktemp(mutant.stem)
+        return grade_quietly(make_submission(root, {mutant.parent.name: mutant}), [mutant.parent.name])
+
+    def run_of(mutant):
+        if mutant not in runs:
+            siblings = [m for m in MUTANT_FILES if m.parent == mutant.parent]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                runs.update(zip(siblings, pool.map(grade_mutant, siblings)))
+        return runs[mutant]
+
+    return run_of
+
+
 @pytest.mark.parametrize("mutant", MUTANT_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_every_mutant_loses_points_on_its_function(mutant, tmp_path):
+def test_every_mutant_loses_points_on_its_function(mutant, mutant_runs):
     broken = runpy.run_path(str(mutant), run_name="mutant_inspection").get("BROKEN", "missing")
     assert broken != "missing", f"{mutant.name} must say which function it breaks (BROKEN = ...)"
-    run = grade_quietly(make_submission(tmp_path, {mutant.parent.name: mutant}), [mutant.parent.name])
+    run = mutant_runs(mutant)
     if broken is None:  # an independent correct solution
         assert failed_functions(run) == set(), [t.message for t in run.tests if t.status != "passed"]
     else:

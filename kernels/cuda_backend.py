@@ -1,0 +1,35 @@
+"""The "cuda" backend: conv2d by the CUDA kernels in ``kernels/csrc/cuda`` (tiled, shared memory).
+
+Backend protocol as in ``kernels/__init__.py``. The kernels are compiled into the same
+extension as the C++ ones (``kernels/extension.py``) when torch has CUDA and nvcc is found;
+the operators ``torch.ops.conv_circuits.*`` then dispatch on the tensors' device, and the
+autograd formula registered for them serves both backends.
+float32, float16 and bfloat16 (accumulation in float32).
+"""
+from __future__ import annotations
+
+import torch
+
+from kernels import extension
+
+DEVICE = "cuda"
+SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+POISONS_OUTPUTS = True
+
+
+def available() -> tuple[bool, str]:
+    """(True, "") on a machine with an NVIDIA GPU, CUDA torch and nvcc; else (False, why)."""
+    reason = extension.cuda_reason()  # "torch built without CUDA", "no nvcc ...", "no GPU"
+    if reason:
+        return False, reason
+    return extension.status()
+
+
+def conv2d(input, weight, bias, stride, padding, dilation, groups):
+    """``F.conv2d`` on a CUDA device with the CUDA kernels; see the module docstring."""
+    ops = extension.load()
+    with extension.poison_outputs_if_asked():
+        return ops.conv2d_forward(
+            input.contiguous(), weight.contiguous(), None if bias is None else bias.contiguous(),
+            list(stride), list(padding), list(dilation), int(groups), False,
+        )

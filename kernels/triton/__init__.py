@@ -1,0 +1,53 @@
+"""The "triton" backend: conv2d as implicit-GEMM Triton kernels, forward and backward.
+
+forward.py, input_grad.py and weight_grad.py each hold one kernel and open with its index map;
+launch.py allocates outputs and picks grids and block sizes; autograd.py ties them into a
+differentiable function; registration.py makes them a PyTorch custom operator on a GPU.
+
+Without a GPU the kernels run through the Triton interpreter, which executes each program in
+numpy: exact enough to check every index, but slow (use small shapes). The interpreter has to be
+switched on before triton is imported: `import kernels` (which always runs
+before this subpackage) sets TRITON_INTERPRET=1 when there is no GPU and the caller has not chosen.
+"""
+from __future__ import annotations
+
+import torch
+
+from kernels.triton.autograd import TritonConv2d
+from kernels.triton.launch import INTERPRETING
+
+DEVICE = "cpu" if INTERPRETING else "cuda"
+SUPPORTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+POISONS_OUTPUTS = True  # outputs and gradients are allocated through kernels.poison.new_output
+
+_registered_op = None
+_registration_problem = ""
+if not INTERPRETING:
+    try:
+        from kernels.triton.registration import register
+
+        _registered_op = register()
+    except Exception as error:  # keep the backend usable through the plain autograd.Function
+        _registration_problem = f"{type(error).__name__}: {error}"
+
+
+def available() -> tuple[bool, str]:
+    """True with the interpreter on a CPU, or on a CUDA GPU; else why not."""
+    if INTERPRETING:
+        return True, ""
+    if not torch.cuda.is_available():
+        return False, (
+            "no CUDA GPU for compiled Triton kernels, and the interpreter is off (triton was imported before "
+            "kernels, or TRITON_INTERPRET is not 1): set TRITON_INTERPRET=1 in the environment"
+        )
+    return True, ""
+
+
+def conv2d(input, weight, bias, stride, padding, dilation, groups):
+    """conv2d with checked arguments (pairs of ints, symmetric padding); differentiable."""
+    if _registered_op is not None:
+        return _registered_op(input, weight, bias, list(stride), list(padding), list(dilation), groups)
+    return TritonConv2d.apply(input, weight, bias, tuple(stride), tuple(padding), tuple(dilation), groups)
+
+
+__all__ = ["available", "conv2d", "DEVICE", "SUPPORTED_DTYPES", "POISONS_OUTPUTS"]

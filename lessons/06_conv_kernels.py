@@ -1,0 +1,195 @@
+"""Writing convolution kernels
+conv2d as an implicit GEMM: the index map from an output pixel and a filter tap to an input
+address, tiles instead of im2col's copies, how a kernel is verified (a float64 reference,
+stated tolerances, gradcheck, poisoned outputs), and this machine's benchmark numbers.
+"""
+
+# %%
+import torch
+import torch.nn.functional as F
+
+from course.implicit_gemm import (
+    ConvGeometry,
+    gemm_tile,
+    im2col_blow_up,
+    im2col_matrix,
+    implicit_gemm_conv2d,
+    input_address,
+    memory_footprint,
+    program_grid,
+)
+from course.kernel_benchmarks import agreement_with_torch, cpu_backends, gpu_note, measure
+from course.kernel_verification import (
+    FLOAT32_TOLERANCE,
+    FLOAT64_TOLERANCE,
+    forward_error,
+    gradient_errors,
+    passes_gradcheck,
+    relative_error,
+    triton_forward_missing_last_tile,
+)
+from course.lesson_runtime import Lesson
+from course.plot.kernel_figures import plot_benchmark, plot_index_map, plot_tiles_and_memory, plot_verification
+from kernels import bench
+
+# A realistic layer: the first 3x3 convolution of a ResNet's 56x56 stage, batch 32.
+REALISTIC_LAYER = ConvGeometry(N=32, C=64, H=56, W=56, K=64, R=3, S=3, stride=(1, 1), padding=(1, 1))
+
+
+def seeded(seed, *shape, dtype=torch.float64):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+# %% [markdown]
+# ## Convolution is a matrix product in disguise
+# Give every output pixel (n, p, q) a row m and every filter weight (c, r, s) a column t of a
+# matrix X. Then conv2d is Y = X @ Wmat, one GEMM, where X[m, t] is the input element that tap
+# (c, r, s) of pixel (n, p, q)'s window covers: row h = p·stride − pad + r·dilation, column
+# w = q·stride − pad + s·dilation, or zero when that lands in the padding. A GPU kernel never
+# stores X: it computes these addresses when it loads a tile, hence "implicit" GEMM.
+
+# %%
+def index_map(lesson):
+    g = ConvGeometry(N=1, C=2, H=5, W=5, K=3, R=3, S=3, stride=(1, 1), padding=(1, 1))
+    m, t = 5, 9 + 5  # pixel (n, p, q) = (0, 1, 0), at the left border; tap (c, r, s) = (1, 1, 2)
+    lesson.save(plot_index_map(g, m, t), "index_map")
+    n, c, h, w, inside = input_address(g, m, t)
+    x = seeded(lesson.seed, g.N, g.C, g.H, g.W)
+    print(f"    X[m={m}, t={t}] reads x[{n}, {c}, {h}, {w}] (inside the image: {bool(inside)})")
+    lesson.report("index_map_entry_error", abs(gemm_tile(x, g, torch.tensor([m]), torch.tensor([t])).item() - x[n, c, h, w].item()),
+                  "the gathered X[m, t] is the input element the map names", bound=0)
+    columns = F.unfold(x, (g.R, g.S), padding=g.padding)[0].T  # PyTorch's im2col: (P*Q, C*R*S)
+    lesson.report("index_map_vs_unfold", (im2col_matrix(x, g) - columns).abs().max().item(),
+                  "X built from the index map vs F.unfold (im2col), same (m, t) order", bound=0)
+
+
+# %% [markdown]
+# The same map with stride, dilation and padding pairs, a rectangular kernel and a bias, now
+# computed the way a kernel does: 32 output pixels (rows of X) at a time, each block gathering
+# only its own tile of X and multiplying it by the weight matrix. It must agree with F.conv2d.
+
+# %%
+def implicit_gemm_matches_conv2d(lesson):
+    cases = [((1, 2, 5, 5), (3, 2, 3, 3), 1, 1, 1), ((2, 3, 9, 8), (4, 3, 3, 2), (2, 1), (1, 0), (1, 2)),
+             ((1, 4, 7, 10), (5, 4, 2, 4), 3, 2, 2), ((2, 2, 4, 4), (3, 2, 4, 4), 1, 0, 1)]
+    error = 0.0
+    for i, (x_shape, w_shape, stride, padding, dilation) in enumerate(cases):
+        x, w, b = seeded(lesson.seed + i, *x_shape), seeded(lesson.seed + 10 + i, *w_shape), seeded(i, w_shape[0])
+        mine = implicit_gemm_conv2d(x, w, b, stride, padding, dilation, block_m=32)
+        error = max(error, relative_error(mine, F.conv2d(x, w, b, stride, padding, dilation)))
+    lesson.report("implicit_gemm_vs_conv2d", error,
+                  "tile-by-tile implicit GEMM vs F.conv2d, 4 cases (stride, padding, dilation pairs; float64)",
+                  bound=FLOAT64_TOLERANCE)
+
+
+# %% [markdown]
+# ## Tiles, and why im2col costs memory
+# im2col writes X out in full: every input element is copied once for each window that covers
+# it, about R·S/stride² times. For a ResNet layer that turns 25 MiB of activations into over
+# 200 MiB before a single multiplication. A tiled kernel instead gives each program one
+# BLOCK_M × BLOCK_N tile of the output and walks the reduction BLOCK_K at a time: its working set
+# is a few tens of KiB, small enough for registers and shared memory, and the grid of programs
+# covers the output, the last tiles masked where they run past M or K.
+
+# %%
+def tiling_and_memory(lesson):
+    g = REALISTIC_LAYER
+    footprint = memory_footprint(g, block_m=128, block_n=64, block_k=32)
+    small = ConvGeometry(N=2, C=8, H=9, W=9, K=40, R=3, S=3, padding=(1, 1))
+    lesson.save(plot_tiles_and_memory(small, 64, 16, footprint, "a 32x64x56x56 input, 64 3x3 filters"),
+                "tiles_and_memory")
+    rows, columns = program_grid(g, 128, 64)
+    lesson.report("im2col_blow_up", im2col_blow_up(g),
+                  "im2col matrix / input size for the 56x56x64 ResNet layer (3x3, stride 1, pad 1)")
+    lesson.report("im2col_megabytes", footprint["im2col matrix"] / 2**20, "MiB of the im2col matrix (float32)")
+    lesson.report("tile_kilobytes", footprint["one program's tiles"] / 2**10,
+                  "KiB one 128x64 program holds (X tile, weight tile, accumulator; BLOCK_K = 32)")
+    lesson.report("programs", rows * columns, f"programs in the grid: {rows} row tiles x {columns} column tile")
+    x = seeded(lesson.seed, 2, 8, 16, 16)  # the blow-up formula against a real F.unfold
+    unfolded = F.unfold(x, (3, 3), padding=1).numel() / x.numel()
+    lesson.report("blow_up_formula_vs_unfold", abs(unfolded - im2col_blow_up(ConvGeometry.of(x.shape, (8, 8, 3, 3), 1, 1))),
+                  "F.unfold's size ratio on a 2x8x16x16 input vs the formula", bound=0)
+
+
+# %% [markdown]
+# ## How a kernel is verified
+# A fast kernel that is wrong is worthless, so each backend is held to four checks, shown here
+# on the Triton backend (on a CPU it runs in Triton's interpreter, so the case is tiny).
+# **Reference**: F.conv2d in float64. **Tolerance**: stated in advance, relative to the largest
+# output (1e-5 for float32: float32 sums drift by about 1e-7 per term). **gradcheck**: the
+# backward pass against finite differences in float64. **Poison**: fill the output with NaN
+# before the kernel runs; an element no program wrote then fails every comparison.
+
+# %%
+def verify_triton_backend(lesson):
+    conv = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2))
+    x, w, b = seeded(lesson.seed, 2, 3, 7, 6), seeded(lesson.seed + 1, 4, 3, 3, 2), seeded(lesson.seed + 2, 4)
+    errors = {"forward float32": forward_error("triton", x.float(), w.float(), b.float(), **conv)}
+    gradients = gradient_errors("triton", x, w, b, **conv)
+    errors.update({f"d/d{name} float64": value for name, value in gradients.items()})
+    tolerances = {name: FLOAT32_TOLERANCE if "float32" in name else FLOAT64_TOLERANCE for name in errors}
+    tiny = (seeded(lesson.seed, 1, 2, 4, 4), seeded(lesson.seed + 1, 2, 2, 2, 2), seeded(lesson.seed + 2, 2))
+    gradcheck_ok = passes_gradcheck("triton", *tiny, fast_mode=lesson.fast, stride=1, padding=1)
+    image = seeded(lesson.seed, 1, 2, 8, 8, dtype=torch.float32)
+    image[:, :, 5:] = 0  # a dark band at the bottom: the true outputs of the last tile are all 0
+    weight = seeded(lesson.seed + 3, 3, 2, 3, 3, dtype=torch.float32)
+    expected = F.conv2d(image.double(), weight.double(), padding=1)
+    zero_start = triton_forward_missing_last_tile(image, weight, fill=0.0)
+    poison_start = triton_forward_missing_last_tile(image, weight, fill=float("nan"))
+    lesson.save(plot_verification(errors, tolerances, zero_start[0, 0], poison_start[0, 0]), "verification")
+    lesson.report("triton_forward_float32_error", errors["forward float32"],
+                  "Triton forward (float32) vs F.conv2d in float64, relative", bound=FLOAT32_TOLERANCE)
+    lesson.report("triton_gradient_float64_error", max(gradients.values()),
+                  "Triton input/weight/bias gradients vs torch autograd (float64), relative", bound=FLOAT64_TOLERANCE)
+    lesson.report("triton_gradcheck", int(gradcheck_ok),
+                  f"torch.autograd.gradcheck of the Triton backend (float64{', fast mode' if lesson.fast else ''})",
+                  at_least=1)
+    lesson.report("bug_error_without_poison", relative_error(zero_start, expected),
+                  "a launch one tile short, output started at 0: within tolerance, so the bug hides",
+                  bound=FLOAT32_TOLERANCE)
+    lesson.report("bug_unwritten_with_poison", int(poison_start.isnan().sum()),
+                  "the same bug with a NaN-poisoned output: unwritten outputs (16 pixels x 3 channels)", at_least=1)
+
+
+# %% [markdown]
+# ## This machine's numbers
+# `python -m kernels.bench` times every available backend against F.conv2d, alternating between
+# them and keeping the median, and reports GFLOP/s (2·N·K·P·Q·C·R·S operations per forward
+# pass). Both backends get one thread: on a shared, busy machine the OpenMP threads of several
+# programs wait on each other and the numbers collapse. The quick run times one tiny shape, and
+# the C++ backend only if its extension is already compiled; the full run times the benchmark's
+# shapes. A benchmark result only counts if the kernel also agrees with PyTorch on that shape.
+
+# %%
+def benchmark_chart(lesson):
+    backends, note = cpu_backends(allow_build=not lesson.fast)
+    shapes = bench.QUICK_SHAPES[:1] if lesson.fast else bench.SHAPES
+    rows, machine = measure(shapes, backends, reps=3 if lesson.fast else 5, threads=1)
+    lesson.save(plot_benchmark(rows, machine, gpu_note()), "benchmark")
+    print(bench.format_table(rows))
+    if note:
+        print(f"    {note}")
+    lesson.record("benchmark_rows", [vars(row) for row in rows])
+    lesson.record("gpu_numbers", gpu_note())
+    print(f"    GPU numbers: {gpu_note()}")
+    for backend in backends[1:]:
+        mine = [row for row in rows if row.backend == backend]
+        lesson.report(f"{backend}_forward_speed_vs_torch", bench.geometric_mean(r.forward_ratio for r in mine),
+                      f"{backend} forward speed / F.conv2d speed, geometric mean over {len(mine)} shape(s)")
+        lesson.report(f"{backend}_backward_speed_vs_torch", bench.geometric_mean(r.backward_ratio for r in mine),
+                      f"{backend} backward speed / F.conv2d speed, geometric mean")
+        lesson.report(f"{backend}_agrees_with_torch", agreement_with_torch(backend, shapes[0]),
+                      f"{backend} vs F.conv2d (float64) on the first benchmark shape, relative", bound=FLOAT32_TOLERANCE)
+    lesson.report("backends_timed", len(backends), f"backends timed: {', '.join(backends)}", at_least=1)
+
+
+# %%
+def main(argv=None):
+    lesson = Lesson.start(__doc__, argv, __file__)
+    for step in (index_map, implicit_gemm_matches_conv2d, tiling_and_memory, verify_triton_backend, benchmark_chart):
+        step(lesson)
+    return lesson.finish()
+
+
+if __name__ == "__main__":
+    main()

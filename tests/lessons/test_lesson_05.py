@@ -1,0 +1,63 @@
+"""Lesson 05 runs with --fast (shipped checkpoints) and demonstrates what it claims, in checked numbers."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+LESSON = Path(__file__).resolve().parents[2] / "lessons" / "05_deep_conv_nets.py"
+FIGURES = ("shapes_examples", "first_layer_filters", "feature_hierarchy", "receptive_fields", "simple_complex_cells",
+           "cnn_vs_mlp")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lesson05")
+    spec = importlib.util.spec_from_file_location("lesson_05_deep_conv_nets", LESSON)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(["--fast", "--out", str(out)]), out
+
+
+def test_every_check_holds(run):
+    summary, _ = run
+    failed = {key: check for key, check in summary["checks"].items() if not check["ok"]}
+    assert summary["checks"] and not failed
+
+
+def test_shipped_checkpoints_score_what_their_metadata_says(run):
+    summary, _ = run
+    for name in ("shapes_cnn", "shapes_mlp", "shapes_cnn_permuted", "shapes_mlp_permuted"):
+        assert summary[f"{name}_vs_checkpoint_metric"] <= 0.001, name
+
+
+def test_receptive_fields_match_formula_and_gradient(run):
+    summary, _ = run
+    assert summary["receptive_field_sizes"] == [3, 4, 8, 10, 18, 22]
+    assert summary["receptive_field_mismatches"] == 0 and summary["top_unit_field_size"] == 22
+    assert summary["trained_gradient_outside_field"] == 0
+    assert all(row["exact"] for row in summary["receptive_field_table"])
+
+
+def test_complex_cell_ignores_a_shift_that_silences_the_simple_cell(run):
+    summary, _ = run
+    assert summary["simple_preferred_angle"] == summary["complex_preferred_angle"] == 30
+    assert summary["simple_shift_sensitivity"] >= 0.9
+    assert summary["complex_shift_sensitivity"] <= 0.05
+
+
+def test_four_way_comparison(run):
+    summary, _ = run
+    assert summary["cnn_test_accuracy"] >= 0.95
+    assert summary["cnn_test_accuracy"] - summary["mlp_test_accuracy"] >= 0.3
+    assert summary["cnn_advantage_lost_to_shuffling"] >= 0.6
+    assert abs(summary["mlp_shuffled_test_accuracy"] - summary["mlp_test_accuracy"]) <= 0.03
+    assert abs(summary["mlp_parameters"] - summary["cnn_parameters"]) <= 0.05 * summary["cnn_parameters"]
+
+
+def test_figures_and_summary_are_written(run):
+    summary, out = run
+    for name in FIGURES:
+        assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert sorted(summary["figures"]) == sorted(f"{name}.png" for name in FIGURES)
+    assert json.loads((out / "summary.json").read_text())["lesson"] == "05_deep_conv_nets"
