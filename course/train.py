@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from tqdm.auto import tqdm
 
+from course.threads import cpu_threads
+
 
 @dataclass
 class History:
@@ -91,15 +93,13 @@ def fit(model, train, test=None, *, epochs: int, lr: float = 1e-2, batch_size: i
     threads=1 makes CPU results independent of the machine's core count (sums are added in
     one order), and for small models on a busy machine it is often faster, not slower.
     """
-    if threads is not None:
-        previous = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            return fit(model, train, test, epochs=epochs, lr=lr, batch_size=batch_size, optimizer=optimizer,
-                       weight_decay=weight_decay, loss_fn=loss_fn, seed=seed, device=device, progress=progress,
-                       description=description)
-        finally:
-            torch.set_num_threads(previous)
+    with cpu_threads(threads):
+        return _fit(model, train, test, epochs, lr, batch_size, optimizer, weight_decay, loss_fn, seed, device,
+                    progress, description)
+
+
+def _fit(model, train, test, epochs, lr, batch_size, optimizer, weight_decay, loss_fn, seed, device, progress,
+         description) -> History:
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
     generator = torch.Generator().manual_seed(seed)

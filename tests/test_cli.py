@@ -13,9 +13,9 @@ def run_cli(*args, cwd=None):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["run", "99"], "unknown lesson '99'; valid: 04"),
-    (["run", "05"], "not written yet"),
-    (["grade", "ex99"], "unknown exercise 'ex99'; valid: ex04"),
+    (["run", "99"], "unknown lesson '99'; valid: 01 (folding_space), 02"),
+    (["run", "10"], "not written yet"),
+    (["grade", "ex99"], "unknown exercise 'ex99'; valid: ex01, ex02"),
     (["grade", "--submission", "/no/such/folder"], "does not exist"),
     (["frobnicate"], "invalid choice"),
     (["run"], "the following arguments are required: lesson"),
@@ -52,7 +52,7 @@ def test_a_lesson_is_found_by_number_slug_or_file(key):
 
 
 def test_an_unknown_lesson_names_the_valid_ones():
-    with pytest.raises(LessonNotFound, match="valid: 04"):
+    with pytest.raises(LessonNotFound, match="valid: 01"):
         find_lesson("nope")
 
 

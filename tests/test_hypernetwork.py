@@ -5,7 +5,6 @@ from course.hypernetwork import (
     FixedTarget,
     HyperNetwork,
     curves_for,
-    one_cpu_thread,
     parameter_count,
     target_forward,
     target_parameter_count,
@@ -60,9 +59,3 @@ def test_curves_for_returns_one_curve_per_context():
     curves = curves_for(HyperNetwork(), torch.rand(3, 3), torch.linspace(-1, 1, 7))
     assert curves.shape == (3, 7)
 
-
-def test_one_cpu_thread_restores_the_thread_count():
-    before = torch.get_num_threads()
-    with one_cpu_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before

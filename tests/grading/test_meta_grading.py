@@ -119,7 +119,7 @@ def test_every_mutant_loses_points_on_its_function(mutant, mutant_runs):
 
 def test_looping_and_exiting_functions_cost_only_their_tests(tmp_path):
     submission = make_submission(tmp_path, {"ex04_convolution": HOSTILE / "loop_and_exit.py"})
-    run = grade_quietly(submission)
+    run = grade_quietly(submission, ["ex04"])
     assert failed_functions(run) == {"xcorr1d", "conv1d"}
     messages = " ".join(t.message for t in run.tests)
     assert "did not finish within 3 s" in messages and "process ended" in messages
@@ -129,7 +129,7 @@ def test_crashing_and_forging_functions_cost_only_their_tests(tmp_path):
     # Not in the working folder: `python -m course` there would find the submission's course/ first.
     submission = make_submission(tmp_path / "submission", {"ex04_convolution": HOSTILE / "crash_and_forge.py"})
     report_path = tmp_path / "report" / "results.json"
-    done = subprocess.run([sys.executable, "-m", "course", "grade", "--submission", str(submission),
+    done = subprocess.run([sys.executable, "-m", "course", "grade", "ex04", "--submission", str(submission),
                            "--call-timeout", "3", "--json", str(report_path)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert done.returncode == 1, done.stderr
@@ -142,14 +142,14 @@ def test_crashing_and_forging_functions_cost_only_their_tests(tmp_path):
 
 
 def test_module_exiting_on_import_gets_a_valid_report(tmp_path):
-    run = grade_quietly(make_submission(tmp_path, {"ex04_convolution": HOSTILE / "exits_on_import.py"}))
+    run = grade_quietly(make_submission(tmp_path, {"ex04_convolution": HOSTILE / "exits_on_import.py"}), ["ex04"])
     assert run.tests and all(t.status == "failed" for t in run.tests)
     assert "process ended" in run.tests[0].message
 
 
 def test_overrunning_test_is_stopped_by_the_parent_and_the_rest_still_run(tmp_path):
     submission = make_submission(tmp_path, {"ex04_convolution": HOSTILE / "loop_and_exit.py"})
-    tests = collect(exercise_test_files().values(), submission, Limits())
+    tests = collect([exercise_test_files()["ex04_convolution"]], submission, Limits())
     first_xcorr = next(t for t in tests if function_of(t) == "xcorr1d")
     first_conv2d = next(t for t in tests if function_of(t) == "conv2d")
     run = run_tests([first_xcorr, first_conv2d], submission, Limits(per_test_s=2, total_s=120, call_s=60))
@@ -158,7 +158,7 @@ def test_overrunning_test_is_stopped_by_the_parent_and_the_rest_still_run(tmp_pa
 
 def test_whole_run_limit_marks_unfinished_tests(tmp_path):
     submission = make_submission(tmp_path, {"ex04_convolution": HOSTILE / "loop_and_exit.py"})
-    tests = collect(exercise_test_files().values(), submission, Limits())
+    tests = collect([exercise_test_files()["ex04_convolution"]], submission, Limits())
     run = run_tests(tests[:3], submission, Limits(per_test_s=60, total_s=4, call_s=60))
     unfinished = [t for t in run.tests if t.status == "not run"]
     assert unfinished and all("did not finish" in t.message for t in unfinished)
