@@ -127,7 +127,10 @@ def _build():
     directory.mkdir(parents=True, exist_ok=True)
     if _needs_build(directory):
         print(BUILD_MESSAGE, file=sys.stderr, flush=True)
-    cflags = ["-O3", "-ffp-contract=fast", *_native_flag(_compiler())]
+    # -fopenmp: without it at::parallel_for compiles to a plain serial loop (ATen's OpenMP
+    # backend is header code guarded by _OPENMP). The extension then links the libgomp.so.1
+    # that torch has already loaded, so there is one OpenMP thread pool, torch's.
+    cflags = ["-O3", "-ffp-contract=fast", "-fopenmp", *_native_flag(_compiler())]
     if with_cuda:
         cflags.append("-DCONV_CIRCUITS_WITH_CUDA")
     try:
@@ -136,6 +139,7 @@ def _build():
             sources=[str(p) for p in _sources(with_cuda)],
             extra_cflags=cflags,
             extra_cuda_cflags=["-O3"],
+            extra_ldflags=["-fopenmp"],
             build_directory=str(directory),
             is_python_module=False,
             verbose=bool(os.environ.get("CONV_CIRCUITS_VERBOSE_BUILD")),
