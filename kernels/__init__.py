@@ -2,6 +2,7 @@
 
     kernels.conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, backend="auto")
     kernels.backends() -> {name: (available, reason)}
+    kernels.p4_lift / p4_conv / p4m_lift / p4m_conv(input, weight, bias=None, stride=1, padding=0, *, backend="auto")
 
 `conv2d` means exactly what `torch.nn.functional.conv2d` means (and is differentiable in input,
 weight and bias). The backends:
@@ -28,9 +29,14 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from kernels.arguments import check_backend_supports, check_conv2d_arguments, check_tensor
+from kernels.arguments import (
+    check_backend_supports,
+    check_conv2d_arguments,
+    check_group_conv_arguments,
+    check_tensor,
+)
 
-__all__ = ["conv2d", "backends", "BACKEND_NAMES"]
+__all__ = ["conv2d", "backends", "BACKEND_NAMES", "p4_lift", "p4_conv", "p4m_lift", "p4m_conv"]
 
 
 
@@ -150,3 +156,79 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     if channels_last:
         output = output.contiguous(memory_format=torch.channels_last)
     return output.squeeze(0) if unbatched else output
+
+
+# --- group convolutions (p4, p4m) ------------------------------------------------------------------
+# Only the reference (expanded filter bank + F.conv2d, kernels/group_reference.py) exists so far; a
+# backend gains them by appearing here with a module that defines p4_lift, p4_conv, p4m_lift, p4m_conv
+# taking checked arguments (input, weight, bias, stride pair, symmetric padding pair).
+GROUP_BACKEND_MODULES = {"torch": "kernels.group_reference"}
+_GROUP_ORDERS = {"p4_lift": 4, "p4_conv": 4, "p4m_lift": 8, "p4m_conv": 8}
+
+
+def _resolve_group_backend(op: str, backend, input: torch.Tensor):
+    """The module computing `op` for `backend` ("auto" is the reference); never a silent fallback."""
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a string, one of {('auto',) + BACKEND_NAMES}, got {backend!r}")
+    if backend == "auto":
+        backend = "torch"
+    if backend not in BACKEND_MODULES:
+        raise ValueError(f"backend must be 'auto' or one of {BACKEND_NAMES}, got {backend!r}")
+    if backend not in GROUP_BACKEND_MODULES:
+        raise ValueError(
+            f"backend={backend!r}: the fused group convolution kernels ({op} and the other p4/p4m operations) "
+            f"are not written yet for this backend; use backend='torch' or 'auto' (the expanded-filter reference)"
+        )
+    module = importlib.import_module(GROUP_BACKEND_MODULES[backend])
+    ok, reason = module.available()
+    if not ok:
+        raise ValueError(f"backend={backend!r} is not available here: {reason}")
+    check_backend_supports(backend, module, input)
+    return module
+
+
+def _group_op(op: str, input, weight, bias, stride, padding, backend):
+    args = check_group_conv_arguments(
+        op, _GROUP_ORDERS[op], op.endswith("_lift"), input, weight, bias, stride, padding
+    )
+    module = _resolve_group_backend(op, backend, input)
+    if args.extra_padding is not None:  # padding='same' with an even kernel: the odd zero goes bottom/right
+        input = F.pad(input, args.extra_padding)
+    return getattr(module, op)(input, weight, bias, args.stride, args.padding)
+
+
+def p4_lift(input, weight, bias=None, stride=1, padding=0, *, backend="auto"):
+    """Lift an image to a p4 feature map: out[:, o, r] = input ⋆ rot90(weight[o], r).
+
+    input (N, Cin, H, W); weight (Cout, Cin, k, k), square kernel; bias (Cout,) or None, shared over the
+    group axis. stride, padding as in `conv2d`. Returns (N, Cout, 4, H', W'). Equivariant (DESIGN.md,
+    "Group conventions") for odd k, padding k//2 or 0, a square input and (H + 2·padding − k) % stride == 0.
+    """
+    return _group_op("p4_lift", input, weight, bias, stride, padding, backend)
+
+
+def p4_conv(input, weight, bias=None, stride=1, padding=0, *, backend="auto"):
+    """p4 group convolution: out[:, o, g] = Σ_i,h input[:, i, h] ⋆ (g · weight[o, i, g⁻¹h]).
+
+    input (N, Cin, 4, H, W); weight (Cout, Cin, 4, k, k), square kernel; bias (Cout,) or None, shared over
+    the group axis. stride, padding as in `conv2d`. Returns (N, Cout, 4, H', W').
+    """
+    return _group_op("p4_conv", input, weight, bias, stride, padding, backend)
+
+
+def p4m_lift(input, weight, bias=None, stride=1, padding=0, *, backend="auto"):
+    """Lift an image to a p4m feature map: out[:, o, g] = input ⋆ (g · weight[o]), g = 4*m + r.
+
+    input (N, Cin, H, W); weight (Cout, Cin, k, k), square kernel; bias (Cout,) or None, shared over the
+    group axis. stride, padding as in `conv2d`. Returns (N, Cout, 8, H', W').
+    """
+    return _group_op("p4m_lift", input, weight, bias, stride, padding, backend)
+
+
+def p4m_conv(input, weight, bias=None, stride=1, padding=0, *, backend="auto"):
+    """p4m group convolution: out[:, o, g] = Σ_i,h input[:, i, h] ⋆ (g · weight[o, i, g⁻¹h]).
+
+    input (N, Cin, 8, H, W); weight (Cout, Cin, 8, k, k), square kernel; bias (Cout,) or None, shared over
+    the group axis. stride, padding as in `conv2d`. Returns (N, Cout, 8, H', W').
+    """
+    return _group_op("p4m_conv", input, weight, bias, stride, padding, backend)

@@ -158,3 +158,69 @@ def check_backend_supports(name: str, module, input: torch.Tensor) -> None:
     if dtypes is not None and input.dtype not in dtypes:
         names = ", ".join(str(d).replace("torch.", "") for d in dtypes)
         raise TypeError(f"backend={name!r} supports dtypes {names}, but input has dtype {input.dtype}")
+
+
+class GroupConvArguments(NamedTuple):
+    """The checked, normalised form of a `p4_lift` / `p4_conv` / `p4m_lift` / `p4m_conv` call."""
+
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    extra_padding: tuple[int, int, int, int] | None  # F.pad order: (left, right, top, bottom)
+    output_size: tuple[int, int]  # (H', W')
+
+
+def check_group_conv_arguments(op: str, order: int, lifting: bool, input, weight, bias, stride, padding):
+    """Check a call of the group convolution `op` (a group of `order` elements) and normalise it.
+
+    Lifting: input (N, Cin, H, W), weight (Cout, Cin, k, k). Group conv: input (N, Cin, G, H, W),
+    weight (Cout, Cin, G, k, k) with G == order. bias (Cout,) or None. stride and padding as in
+    `conv2d` (dilation 1, groups 1). Raises ValueError/TypeError naming the argument.
+    """
+    if lifting:
+        input_shape, weight_shape = "(N, Cin, H, W)", "(Cout, Cin, k, k)"
+    else:
+        input_shape, weight_shape = f"(N, Cin, {order}, H, W)", f"(Cout, Cin, {order}, k, k)"
+    rank = 4 if lifting else 5
+    for name, value, shape in (("input", input, input_shape), ("weight", weight, weight_shape)):
+        check_tensor(value, name, rank=(value.dim(),) if isinstance(value, torch.Tensor) else (rank,))
+        if value.dim() != rank:
+            raise ValueError(f"{op}: {name} must have {rank} dimensions {shape}, got shape {tuple(value.shape)}")
+    if bias is not None:
+        check_tensor(bias, "bias", rank=(1,))
+    for name, other in (("weight", weight), ("bias", bias)):
+        if other is None:
+            continue
+        if other.device != input.device:
+            raise ValueError(f"{name} is on {other.device} but input is on {input.device}: put them on one device")
+        if other.dtype != input.dtype:
+            raise TypeError(f"{name} has dtype {other.dtype} but input has dtype {input.dtype}: use one dtype")
+
+    if not lifting:
+        for name, value, shape in (("input", input, input_shape), ("weight", weight, weight_shape)):
+            if value.shape[2] != order:
+                raise ValueError(
+                    f"{op}: {name} must be {shape} with a group axis of size {order} at dim 2, "
+                    f"got shape {tuple(value.shape)}"
+                )
+    cout, cin, k = weight.shape[0], weight.shape[1], weight.shape[-2]
+    if weight.shape[-1] != k:
+        raise ValueError(f"{op}: weight must have a square kernel (k, k), got shape {tuple(weight.shape)}")
+    if cout == 0 or cin == 0 or k == 0:
+        raise ValueError(f"{op}: weight must have no zero-sized dimension, got shape {tuple(weight.shape)}")
+    if input.shape[-1] == 0 or input.shape[-2] == 0:
+        raise ValueError(f"{op}: input must have a non-empty image (H, W), got shape {tuple(input.shape)}")
+    if input.shape[1] != cin:
+        raise ValueError(
+            f"{op}: weight {weight_shape} expects {cin} input channels (weight.shape[1]), "
+            f"but input {input_shape} has {input.shape[1]} channels"
+        )
+    if bias is not None and bias.shape[0] != cout:
+        raise ValueError(f"{op}: bias must have {cout} elements (one per output channel, shared over the group axis), "
+                         f"got {bias.shape[0]}")
+
+    # Stride, padding and sizes mean what they mean for conv2d: let its checks decide, on shapes alone.
+    n, h, w = input.shape[0], input.shape[-2], input.shape[-1]
+    flat_input = torch.empty((n, cin, h, w), dtype=input.dtype, device="meta")
+    flat_weight = torch.empty((cout, cin, k, k), dtype=input.dtype, device="meta")
+    args = check_conv2d_arguments(flat_input, flat_weight, None, stride, padding, 1, 1)
+    return GroupConvArguments(args.stride, args.padding, args.extra_padding, args.output_size)

@@ -39,11 +39,12 @@ def terminal_table(run) -> str:
     by_exercise = defaultdict(list)
     for test in run.tests:
         by_exercise[test.exercise].append(test)
-    lines = [f"{'exercise':<28}{'score':>12}{'passed':>10}"]
+    width = max([len("exercise"), *map(len, by_exercise)]) + 2
+    lines = [f"{'exercise':<{width}}{'score':>12}{'passed':>10}"]
     for exercise, tests in by_exercise.items():
         score, total = sum(t.score for t in tests), sum(t.points for t in tests)
         passed = sum(t.status == "passed" for t in tests)
-        lines.append(f"{exercise:<28}{score:>6g} / {total:<4g}{passed:>5} / {len(tests)}")
+        lines.append(f"{exercise:<{width}}{score:>6g} / {total:<4g}{passed:>5} / {len(tests)}")
     failed = [t for t in run.tests if t.status != "passed"]
     if failed:
         lines.append("")
