@@ -1,0 +1,65 @@
+"""Lesson 07 runs with --fast and demonstrates what it claims (checked numbers, not just "it ran")."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+LESSON = Path(__file__).resolve().parents[2] / "lessons" / "07_group_convolution.py"
+FIGURES = ("filter_bank", "rotating_feature_maps", "rotation_accuracies", "logits_vs_angle")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lesson07")
+    spec = importlib.util.spec_from_file_location("lesson_07_group_convolution", LESSON)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(["--fast", "--out", str(out)]), out
+
+
+def test_every_check_holds(run):
+    summary, _ = run
+    failed = {key: check for key, check in summary["checks"].items() if not check["ok"]}
+    assert summary["checks"] and not failed
+
+
+def test_equivariance_errors_are_float32_rounding(run):
+    summary, _ = run
+    assert summary["translation_equivariance_error"] <= 1e-5
+    for key in ("p4_lift", "p4_conv", "p4m_lift", "p4m_conv", "hue_lift"):
+        assert summary[f"{key}_equivariance_error"] <= 1e-5, key
+    assert summary["rotation_breaks_plain_conv"] > 0.1
+    assert summary["p4_table_error"] == summary["p4m_table_error"] == 0
+    assert summary["p4m_bank_copies"] == 8
+
+
+def test_hue_is_an_order_3_group_and_the_half_turn_relation_has_limits(run):
+    summary, _ = run
+    assert summary["hue_cycle_order3_error"] == summary["hue_cycle_closure_error"] == 0
+    assert summary["hue_120_is_channel_cycle"] <= 1e-12
+    assert summary["hue_180_contrast_vs_spatial_180"] <= 1e-12
+    assert summary["hue_180_with_brightness_part"] > 0.1
+
+
+def test_gcnn_keeps_its_accuracy_under_quarter_turns_and_beats_the_cnn(run):
+    summary, _ = run
+    assert abs(summary["G-CNN_parameters"] - summary["CNN_parameters"]) / summary["CNN_parameters"] < 0.1
+    assert abs(summary["G-CNN_accuracy_upright"] - summary["G-CNN_accuracy_quarter_turns"]) <= 0.01
+    assert summary["G-CNN_accuracy_quarter_turns"] > summary["CNN_accuracy_quarter_turns"]
+    assert summary["G-CNN_accuracy_upright"] >= 0.8
+
+
+def test_gcnn_logits_repeat_every_quarter_turn(run):
+    summary, _ = run
+    assert summary["gcnn_logits_relative_spread_at_90_multiples"] <= 1e-5
+    assert summary["cnn_logits_spread_at_90_multiples"] > 1e-3
+    assert summary["gcnn_logits_spread_any_angle"] > summary["gcnn_logits_spread_at_90_multiples"]
+
+
+def test_figures_and_summary_are_written(run):
+    summary, out = run
+    for name in FIGURES:
+        assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert sorted(summary["figures"]) == sorted(f"{name}.png" for name in FIGURES)
+    assert json.loads((out / "summary.json").read_text())["lesson"] == "07_group_convolution"
