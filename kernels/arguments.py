@@ -71,6 +71,17 @@ def check_tensor(value, name: str, rank: tuple[int, ...]) -> None:
         raise ValueError(f"{name} must have {expected} dimensions, got shape {tuple(value.shape)}")
 
 
+def check_same_device_and_dtype(input, weight, bias) -> None:
+    """weight and bias (if given) must live on input's device and share its dtype."""
+    for name, other in (("weight", weight), ("bias", bias)):
+        if other is None:
+            continue
+        if other.device != input.device:
+            raise ValueError(f"{name} is on {other.device} but input is on {input.device}: put them on one device")
+        if other.dtype != input.dtype:
+            raise TypeError(f"{name} has dtype {other.dtype} but input has dtype {input.dtype}: use one dtype")
+
+
 def check_conv2d_arguments(input, weight, bias, stride, padding, dilation, groups) -> Conv2dArguments:
     """Check a `conv2d` call and return its normalised arguments.
 
@@ -82,13 +93,7 @@ def check_conv2d_arguments(input, weight, bias, stride, padding, dilation, group
     if bias is not None:
         check_tensor(bias, "bias", rank=(1,))
 
-    for name, other in (("weight", weight), ("bias", bias)):
-        if other is None:
-            continue
-        if other.device != input.device:
-            raise ValueError(f"{name} is on {other.device} but input is on {input.device}: put them on one device")
-        if other.dtype != input.dtype:
-            raise TypeError(f"{name} has dtype {other.dtype} but input has dtype {input.dtype}: use one dtype")
+    check_same_device_and_dtype(input, weight, bias)
 
     if not _is_int(groups):
         raise TypeError(f"groups must be an int, got {groups!r}")
@@ -187,13 +192,7 @@ def check_group_conv_arguments(op: str, order: int, lifting: bool, input, weight
             raise ValueError(f"{op}: {name} must have {rank} dimensions {shape}, got shape {tuple(value.shape)}")
     if bias is not None:
         check_tensor(bias, "bias", rank=(1,))
-    for name, other in (("weight", weight), ("bias", bias)):
-        if other is None:
-            continue
-        if other.device != input.device:
-            raise ValueError(f"{name} is on {other.device} but input is on {input.device}: put them on one device")
-        if other.dtype != input.dtype:
-            raise TypeError(f"{name} has dtype {other.dtype} but input has dtype {input.dtype}: use one dtype")
+    check_same_device_and_dtype(input, weight, bias)
 
     if not lifting:
         for name, value, shape in (("input", input, input_shape), ("weight", weight, weight_shape)):

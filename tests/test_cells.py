@@ -1,20 +1,8 @@
 """Simple cells are tuned to orientation and position; complex cells keep the orientation, forget the position."""
-import pytest
-import torch
-
 from course.cells import complex_cell, oriented_bar, oriented_filter, shift_sensitivity, simple_cell, tuning
 
 ANGLES = [float(a) for a in range(0, 180, 15)]
 OFFSETS = list(range(-4, 5))
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small tensors: one thread is faster than two that wait for each other on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def curves(cell):

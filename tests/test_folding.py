@@ -23,14 +23,6 @@ from course.folding import (
 from course.data.two_class_plane import chevron
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny nets: one thread is faster than two that wait for each other on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def test_plane_net_has_the_lecture_shape():
     net = plane_net(2)

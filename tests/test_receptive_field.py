@@ -1,5 +1,4 @@
 """Receptive fields by formula agree with gradient footprints; the twin keeps the geometry."""
-import pytest
 import torch
 from torch import nn
 
@@ -13,14 +12,6 @@ from course.receptive_field import (
     receptive_field,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small tensors: one thread is faster than two that wait for each other on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_formula_for_the_course_cnn():
