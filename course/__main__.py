@@ -51,13 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_writable(folder: Path) -> None:
+    from course.lesson_runtime import OutputFolderError, prepare_output_folder
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        raise UsageError(f"cannot write to --out {folder}: {error.strerror or error}") from None
+        prepare_output_folder(folder)
+    except OutputFolderError as error:
+        raise UsageError(str(error)) from None
 
 
 def command_list(args) -> int:

@@ -1,7 +1,7 @@
 """A small p4 G-CNN and a plain CNN of about the same size, and the tools to compare them on rotations.
 
     gcnn, cnn = P4GCNN(), PlainCNN()          # about 2.7k parameters each
-    count_parameters(gcnn), count_parameters(cnn)
+    parameter_count(gcnn), parameter_count(cnn)   # course.models.parameter_count
     rotate_images(x, 90.0)                    # torch.rot90 at multiples of 90°, interpolation between
 
 The G-CNN is lift → ReLU → 2×2 max pool → p4 group conv → ReLU → 2×2 max pool → p4 group conv
@@ -26,10 +26,6 @@ import kernels
 def group_pool(f: torch.Tensor) -> torch.Tensor:
     """Max over the group axis: (N, C, G, H, W) -> (N, C, H, W). Invariant to permuting that axis."""
     return f.amax(dim=2)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def _init(shape, fan_in, generator=None):

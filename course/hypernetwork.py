@@ -70,10 +70,6 @@ class FixedTarget(nn.Module):
         return self.G(inputs[:, self.first_input :])
 
 
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def train_models(models: dict, train, test, *, epochs: int, lr: float, batch_size: int, seed: int) -> dict:
     """Train each model with the same data, optimiser, epochs and shuffling; returns their histories."""
     with cpu_threads(1):

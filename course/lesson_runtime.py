@@ -94,14 +94,7 @@ class Lesson:
         file = file or inspect.stack()[1].frame.f_globals.get("__file__")
         name = Path(file).stem if file else "_".join(title.lower().split()[:3])
         args = lesson_parser(name, title).parse_args(_argv_for(argv))
-        out = args.out if args.out is not None else Path("figures") / name
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            probe = out / ".write-test"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as error:
-            raise OutputFolderError(f"cannot write to --out {out}: {error.strerror or error}") from None
+        out = prepare_output_folder(args.out if args.out is not None else Path("figures") / name)
         if not args.show:
             import matplotlib
 
@@ -178,6 +171,18 @@ class Lesson:
 
 class OutputFolderError(Exception):
     """--out cannot be created or written."""
+
+
+def prepare_output_folder(out: Path) -> Path:
+    """Create `out` and prove it is writable, or raise OutputFolderError saying why."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise OutputFolderError(f"cannot write to --out {out}: {error.strerror or error}") from None
+    return out
 
 
 def _limit_text(bound, at_least) -> str:

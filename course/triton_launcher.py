@@ -13,25 +13,15 @@ launcher that picks the grid and passes the sizes, and joins the two under the k
 
 so the name means one thing, takes tensors and returns a tensor. Without a GPU Triton can only run
 through its interpreter, which has to be chosen before triton is imported: importing this module
-switches it on (TRITON_INTERPRET=1) when there is no CUDA GPU and the caller has not chosen.
+imports `kernels` first, which switches it on (TRITON_INTERPRET=1) when there is no CUDA GPU.
 """
 from __future__ import annotations
 
 import functools
-import os
 
-import torch
+import kernels  # noqa: F401  (imported first: it switches the interpreter on when there is no GPU)
 
-
-def use_interpreter_without_gpu() -> None:
-    """Set TRITON_INTERPRET=1 when there is no CUDA GPU, unless it is set already."""
-    if "TRITON_INTERPRET" not in os.environ and not torch.cuda.is_available():
-        os.environ["TRITON_INTERPRET"] = "1"
-
-
-use_interpreter_without_gpu()
-
-from triton.runtime.errors import InterpreterError  # noqa: E402  (after choosing the interpreter)
+from triton.runtime.errors import InterpreterError  # noqa: E402, I001  (after choosing the interpreter)
 
 
 def launched_by(launch):

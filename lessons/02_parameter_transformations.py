@@ -11,8 +11,9 @@ import math
 import torch
 
 from course.data.sine_family import X_RANGE, random_contexts, sine_curve, sine_family
-from course.hypernetwork import FixedTarget, HyperNetwork, curves_for, parameter_count, train_models
+from course.hypernetwork import FixedTarget, HyperNetwork, curves_for, train_models
 from course.lesson_runtime import Lesson
+from course.models import parameter_count
 from course.parameter_transforms import chain_rule_check, induced_update_residual
 from course.plot.weight_sharing_figures import (
     plot_hypernetwork_fits,

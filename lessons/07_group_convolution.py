@@ -11,11 +11,12 @@ import torch.nn.functional as F
 
 import kernels
 from course.data.shapes import CLASSES, Shapes
-from course.gcnn import (P4GCNN, PlainCNN, count_parameters, logits_under_rotation, randomly_rotated,
+from course.gcnn import (P4GCNN, PlainCNN, logits_under_rotation, randomly_rotated,
                          upright_mask)
 from course.hue import (colour_contrast_filter, cycle_hue, hue_group_errors, hue_half_turn_vs_spatial_half_turn,
                         hue_lift_equivariance_error, hue_rotation_matrix)
 from course.lesson_runtime import Lesson
+from course.models import parameter_count
 from course.plot.group_conv_figures import (plot_filter_bank, plot_logits_vs_angle, plot_rotating_feature_maps,
                                             plot_rotation_accuracies)
 from course.train import evaluate, fit
@@ -171,7 +172,7 @@ def train_and_compare(lesson):
         fit(model, (x, y), epochs=10 if lesson.fast else 15, lr=1e-2, seed=lesson.seed, threads=1, description=name)
         models[name] = model
         accuracies[name] = {k: evaluate(model, (images, y_test))[1] for k, images in tests.items()}
-        lesson.report(f"{name}_parameters", count_parameters(model), f"{name}: trainable weights")
+        lesson.report(f"{name}_parameters", parameter_count(model), f"{name}: trainable weights")
         for k, value in accuracies[name].items():
             lesson.report(f"{name}_accuracy_{k}", value, f"{name} test accuracy, {k.replace('_', ' ')}")
     lesson.report("training_images", len(x), "upright training images")

@@ -1,14 +1,8 @@
 """Test-session setup shared by every test folder."""
-import os
-
 import pytest
-import torch
 
+import kernels  # noqa: F401  (first: without a GPU it chooses the Triton interpreter before triton is imported)
 from course.threads import cpu_threads
-
-if not torch.cuda.is_available():
-    # Without a GPU Triton runs only in its interpreter, which must be chosen before triton is imported.
-    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
 @pytest.fixture(autouse=True, scope="session")

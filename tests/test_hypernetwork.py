@@ -5,10 +5,10 @@ from course.hypernetwork import (
     FixedTarget,
     HyperNetwork,
     curves_for,
-    parameter_count,
     target_forward,
     target_parameter_count,
 )
+from course.models import parameter_count
 
 
 def loop_target(x, theta, hidden):

@@ -24,6 +24,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from course.grading.random_cases import randn  # noqa: E402
 from course.grading.sandbox import exercise  # noqa: E402
 
 FORBIDDEN = [
@@ -39,10 +40,6 @@ ex06 = exercise("ex06_triton", forbid=FORBIDDEN)
 
 SENTINEL = -12345.0
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
-
-
-def randn(*shape, generator):
-    return torch.randn(*shape, generator=generator, dtype=torch.float32)
 
 
 def inside_guards(values: torch.Tensor, margins, fill: float) -> torch.Tensor:
@@ -84,7 +81,7 @@ def check_output(result, out, expected):
 
 def run_vector_add(n, block, seed):
     g = torch.Generator().manual_seed(seed)
-    x, y = randn(n, generator=g), randn(n, generator=g)
+    x, y = randn(n, generator=g, dtype=torch.float32), randn(n, generator=g, dtype=torch.float32)
     margins = (block + 8,)  # wider than the overshoot of a ragged last block
     out = guarded_output((n,), margins)
     result = ex06.vector_add(guarded_input(x, margins), guarded_input(y, margins), out, block)
@@ -97,7 +94,7 @@ def reference_conv1d(x, w, stride, padding):
 
 def run_conv1d(L, R, stride, padding, block, seed):
     g = torch.Generator().manual_seed(seed)
-    x, w = randn(L, generator=g), randn(R, generator=g)
+    x, w = randn(L, generator=g, dtype=torch.float32), randn(R, generator=g, dtype=torch.float32)
     expected = reference_conv1d(x, w, stride, padding)
     margins = (block * stride + R + padding + 8,)  # wider than any overshoot of a ragged last block
     out = guarded_output(expected.shape, margins)
@@ -111,7 +108,7 @@ def reference_conv2d(x, w, stride, padding):
 
 def run_conv2d(C, H, W, K, R, S, stride, padding, block, seed):
     g = torch.Generator().manual_seed(seed)
-    x, w = randn(C, H, W, generator=g), randn(K, C, R, S, generator=g)
+    x, w = randn(C, H, W, generator=g, dtype=torch.float32), randn(K, C, R, S, generator=g, dtype=torch.float32)
     expected = reference_conv2d(x, w, stride, padding)
     # One guard plane around the channels; around rows and columns more than a ragged block can overshoot.
     margin = block * stride + max(R, S) + padding + 2
