@@ -36,7 +36,7 @@ from kernels.arguments import (
     check_tensor,
 )
 
-__all__ = ["conv2d", "backends", "BACKEND_NAMES", "p4_lift", "p4_conv", "p4m_lift", "p4m_conv"]
+__all__ = ["conv2d", "backends", "group_backends", "BACKEND_NAMES", "p4_lift", "p4_conv", "p4m_lift", "p4m_conv"]
 
 
 
@@ -159,30 +159,48 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
 
 # --- group convolutions (p4, p4m) ------------------------------------------------------------------
-# Only the reference (expanded filter bank + F.conv2d, kernels/group_reference.py) exists so far; a
-# backend gains them by appearing here with a module that defines p4_lift, p4_conv, p4m_lift, p4m_conv
-# taking checked arguments (input, weight, bias, stride pair, symmetric padding pair).
-GROUP_BACKEND_MODULES = {"torch": "kernels.group_reference"}
+# A backend computes them when it appears here with a module that defines available(), p4_lift, p4_conv,
+# p4m_lift, p4m_conv taking checked arguments (input, weight, bias, stride pair, symmetric padding pair).
+# The fused modules never build the expanded filter bank; the "torch" one does (it is the reference).
+GROUP_BACKEND_MODULES = {
+    "torch": "kernels.group_reference",
+    "triton": "kernels.triton.group",
+    "cpp": "kernels.cpp_group",
+    "cuda": "kernels.cuda_group",
+}
 _GROUP_ORDERS = {"p4_lift": 4, "p4_conv": 4, "p4m_lift": 8, "p4m_conv": 8}
 
 
+def group_backends() -> dict[str, tuple[bool, str]]:
+    """For each backend name, (available, reason) for the group convolutions."""
+    result = {}
+    for name, module_name in GROUP_BACKEND_MODULES.items():
+        try:
+            module = importlib.import_module(module_name)
+            ok, reason = module.available()
+        except Exception as error:  # a missing or broken fused backend must not break the others
+            ok, reason = False, f"importing {module_name} failed: {type(error).__name__}: {error}"
+        result[name] = (bool(ok), str(reason))
+    return result
+
+
 def _resolve_group_backend(op: str, backend, input: torch.Tensor):
-    """The module computing `op` for `backend` ("auto" is the reference); never a silent fallback."""
+    """The module computing `op` for `backend` ("auto": the fused kernels on a GPU, else the reference)."""
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a string, one of {('auto',) + BACKEND_NAMES}, got {backend!r}")
     if backend == "auto":
         backend = "torch"
-    if backend not in BACKEND_MODULES:
-        raise ValueError(f"backend must be 'auto' or one of {BACKEND_NAMES}, got {backend!r}")
+        if input.device.type == "cuda":
+            for name in ("cuda", "triton"):
+                if group_backends()[name][0] and _supports(name, input):
+                    backend = name
+                    break
     if backend not in GROUP_BACKEND_MODULES:
-        raise ValueError(
-            f"backend={backend!r}: the fused group convolution kernels ({op} and the other p4/p4m operations) "
-            f"are not written yet for this backend; use backend='torch' or 'auto' (the expanded-filter reference)"
-        )
-    module = importlib.import_module(GROUP_BACKEND_MODULES[backend])
-    ok, reason = module.available()
+        raise ValueError(f"backend must be 'auto' or one of {tuple(GROUP_BACKEND_MODULES)}, got {backend!r}")
+    ok, reason = group_backends()[backend]
     if not ok:
-        raise ValueError(f"backend={backend!r} is not available here: {reason}")
+        raise ValueError(f"backend={backend!r} is not available for {op} here: {reason}")
+    module = importlib.import_module(GROUP_BACKEND_MODULES[backend])
     check_backend_supports(backend, module, input)
     return module
 
@@ -194,6 +212,8 @@ def _group_op(op: str, input, weight, bias, stride, padding, backend):
     module = _resolve_group_backend(op, backend, input)
     if args.extra_padding is not None:  # padding='same' with an even kernel: the odd zero goes bottom/right
         input = F.pad(input, args.extra_padding)
+    if input.shape[0] == 0:  # an empty batch: the reference already gives the right empty, differentiable result
+        module = importlib.import_module(GROUP_BACKEND_MODULES["torch"])
     return getattr(module, op)(input, weight, bias, args.stride, args.padding)
 
 

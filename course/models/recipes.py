@@ -11,6 +11,7 @@ sums may be ordered differently, so metrics must agree within `TOLERANCE`.
 """
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ class Recipe:
     config: dict
     data: dict
     training: dict = field(default_factory=lambda: dict(SHAPES_TRAINING))
+    # "module:function" that trains this recipe instead of the shapes classifier loop below:
+    # function(recipe, progress=..., **overrides) -> (model in eval mode, metadata with metrics["test_accuracy"]).
+    trainer: str | None = None
 
 
 def _shapes_recipes():
@@ -45,7 +49,17 @@ def _shapes_recipes():
         yield Recipe(f"shapes_mlp{suffix}", f"MLP with one hidden layer of 8, same size as the CNN{how}", *mlp, data)
 
 
-RECIPES = {recipe.name: recipe for recipe in _shapes_recipes()}
+# Modules that define more shipped models, each with a `recipes()` generator of Recipe.
+RECIPE_MODULES = ("course.models.focus_net", "course.models.banding_net")
+
+
+def _all_recipes():
+    yield from _shapes_recipes()
+    for module_name in RECIPE_MODULES:
+        yield from importlib.import_module(module_name).recipes()
+
+
+RECIPES = {recipe.name: recipe for recipe in _all_recipes()}
 
 
 def recipe_data(data: dict) -> tuple[Shapes, Shapes]:
@@ -62,6 +76,9 @@ def train_recipe(recipe: Recipe, *, progress: bool = True, data=None, **override
     overrides: replace training settings (e.g. epochs=1 for a quick try) or, as
     n_train / n_test, data sizes. `data`: an already generated (train, test) pair to reuse.
     """
+    if recipe.trainer is not None:
+        module_name, function_name = recipe.trainer.split(":")
+        return getattr(importlib.import_module(module_name), function_name)(recipe, progress=progress, **overrides)
     training = {**recipe.training, **{k: v for k, v in overrides.items() if k in recipe.training}}
     sizes = {k: v for k, v in overrides.items() if k in ("n_train", "n_test")}
     unknown = set(overrides) - set(training) - set(sizes)

@@ -6,6 +6,8 @@ to rebuild its model: `build_model("small_cnn", config)`.
 """
 from __future__ import annotations
 
+import importlib
+
 import torch
 from torch import nn
 
@@ -61,14 +63,24 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-ARCHITECTURES = {"small_cnn": SmallCNN, "mlp": MLP}
+# Architectures defined elsewhere are named as "module:Class" and imported only when built.
+ARCHITECTURES = {
+    "small_cnn": SmallCNN,
+    "mlp": MLP,
+    "focus_net": "course.models.focus_net:FocusNet",
+    "banding_net": "course.models.banding_net:BandingNet",
+}
 
 
 def build_model(architecture: str, config: dict) -> nn.Module:
     """A fresh model of a named architecture from its config (keyword arguments)."""
     if architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[architecture](**config)
+    model_class = ARCHITECTURES[architecture]
+    if isinstance(model_class, str):
+        module_name, class_name = model_class.split(":")
+        model_class = getattr(importlib.import_module(module_name), class_name)
+    return model_class(**config)
 
 
 def parameter_count(model: nn.Module) -> int:
