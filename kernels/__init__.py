@@ -171,17 +171,18 @@ GROUP_BACKEND_MODULES = {
 _GROUP_ORDERS = {"p4_lift": 4, "p4_conv": 4, "p4m_lift": 8, "p4m_conv": 8}
 
 
+def _group_availability(name: str) -> tuple[bool, str]:
+    module_name = GROUP_BACKEND_MODULES[name]
+    try:
+        ok, reason = importlib.import_module(module_name).available()
+    except Exception as error:  # a missing or broken fused backend must not break the others
+        ok, reason = False, f"importing {module_name} failed: {type(error).__name__}: {error}"
+    return bool(ok), str(reason)
+
+
 def group_backends() -> dict[str, tuple[bool, str]]:
-    """For each backend name, (available, reason) for the group convolutions."""
-    result = {}
-    for name, module_name in GROUP_BACKEND_MODULES.items():
-        try:
-            module = importlib.import_module(module_name)
-            ok, reason = module.available()
-        except Exception as error:  # a missing or broken fused backend must not break the others
-            ok, reason = False, f"importing {module_name} failed: {type(error).__name__}: {error}"
-        result[name] = (bool(ok), str(reason))
-    return result
+    """For each backend name, (available, reason) for the group convolutions (imports every one)."""
+    return {name: _group_availability(name) for name in GROUP_BACKEND_MODULES}
 
 
 def _resolve_group_backend(op: str, backend, input: torch.Tensor):
@@ -192,12 +193,12 @@ def _resolve_group_backend(op: str, backend, input: torch.Tensor):
         backend = "torch"
         if input.device.type == "cuda":
             for name in ("cuda", "triton"):
-                if group_backends()[name][0] and _supports(name, input):
+                if _group_availability(name)[0] and _supports(name, input):
                     backend = name
                     break
     if backend not in GROUP_BACKEND_MODULES:
         raise ValueError(f"backend must be 'auto' or one of {tuple(GROUP_BACKEND_MODULES)}, got {backend!r}")
-    ok, reason = group_backends()[backend]
+    ok, reason = _group_availability(backend)  # imports only the backend asked for (cpp builds on first use)
     if not ok:
         raise ValueError(f"backend={backend!r} is not available for {op} here: {reason}")
     module = importlib.import_module(GROUP_BACKEND_MODULES[backend])
