@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--force", action="store_true", help="replace a non-empty --out")
     commands.add_parser("doctor", help="versions, compilers, CUDA, and a Triton canary kernel")
     train = commands.add_parser("train", help="retrain a shipped model from scratch and compare with its checkpoint")
-    train.add_argument("model", nargs="?", help="a shipped model's name, or 'all' (see --list)")
+    train.add_argument("model", nargs="?", help="a shipped model's name, a family such as 'banding' (every model named banding_*), or 'all' (see --list)")
     train.add_argument("--list", action="store_true", help="show the shipped models and their metrics")
     train.add_argument("--out", type=Path, help="also save the retrained checkpoint(s) in this folder")
     return parser

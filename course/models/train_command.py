@@ -54,14 +54,25 @@ def retrain(name: str, out: Path | None) -> bool:
     return ok
 
 
+def models_named(model: str | None) -> list[str]:
+    """The recipes `model` names: one name, a family prefix ("banding" → every banding_*), or "all"."""
+    families = sorted({name.split("_")[0] for name in RECIPES})
+    if model is None:
+        raise ValueError(f"name a model to retrain ({', '.join(RECIPES)}), a family ({', '.join(families)}), "
+                         f"or all; or use --list")
+    if model in RECIPES:
+        return [model]
+    names = [name for name in RECIPES if model == "all" or name.startswith(f"{model}_")]
+    if not names:
+        raise ValueError(f"unknown model {model!r}; valid: {', '.join(RECIPES)}, a family "
+                         f"({', '.join(families)}), all")
+    return names
+
+
 def train_command(model: str | None, list_models: bool = False, out: Path | None = None) -> int:
     if list_models:
         print_model_list()
         return 0
-    if model is None:
-        raise ValueError(f"name a model to retrain ({', '.join(RECIPES)}, or all), or use --list")
-    if model != "all" and model not in RECIPES:
-        raise ValueError(f"unknown model {model!r}; valid: {', '.join(RECIPES)}, all")
-    names = list(RECIPES) if model == "all" else [model]
+    names = models_named(model)
     results = [retrain(name, out) for name in names]
     return 0 if all(results) else 1

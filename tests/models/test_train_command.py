@@ -59,3 +59,10 @@ def test_out_saves_the_retrained_checkpoint(tiny_recipe, tmp_path_factory, capsy
     out = tmp_path_factory.mktemp("retrained")
     assert main(["train", "tiny", "--out", str(out)]) == 0
     assert (out / "tiny.pt").is_file() and (out / "tiny.json").is_file()
+
+
+def test_a_family_name_selects_every_model_of_that_family():
+    assert train_command.models_named("banding") == [name for name in RECIPES if name.startswith("banding_")]
+    assert len(train_command.models_named("banding")) == 15
+    assert train_command.models_named("shapes_cnn") == ["shapes_cnn"]
+    assert train_command.models_named("all") == list(RECIPES)
