@@ -1,4 +1,4 @@
-"""Build the C++ (and, where torch has CUDA, the CUDA) conv2d extension on first use.
+"""Build the C++ (and, where torch has CUDA, the CUDA) conv2d and group-convolution extension on first use.
 
 ``load()`` compiles ``kernels/csrc`` with ninja through ``torch.utils.cpp_extension`` the
 first time it is called on a machine, caches the shared library, and registers the
@@ -92,9 +92,10 @@ def build_directory() -> Path:
 
 
 def _sources(with_cuda: bool) -> list[Path]:
-    sources = [CSRC / "conv2d_ops.cpp", *sorted((CSRC / "cpu").glob("*.cpp"))]
-    if with_cuda:
-        sources += [CSRC / "cuda" / "conv2d_cuda_ops.cpp", *sorted((CSRC / "cuda").glob("*.cu"))]
+    # The operator registrations (conv2d_ops.cpp, group_conv_ops.cpp), then the CPU kernels.
+    sources = [*sorted(CSRC.glob("*_ops.cpp")), *sorted((CSRC / "cpu").glob("*.cpp"))]
+    if with_cuda:  # the CUDA bindings (cuda/*_ops.cpp) and kernels
+        sources += [*sorted((CSRC / "cuda").glob("*_ops.cpp")), *sorted((CSRC / "cuda").glob("*.cu"))]
     return sources
 
 
@@ -258,7 +259,54 @@ def _gradients(ctx, grad_output, input, weight, stride, padding, dilation, group
     return grad_input, grad_weight, grad_bias, None, None, None, None, None
 
 
+# --- the group convolutions (csrc/group_conv_ops.cpp) -----------------------------------------------
+# The weight's rank says which operation: 4 lifting, 5 group convolution; output (N, Cout, G, P, Q).
+
+
+def _fake_group_forward(input, weight, bias, order, stride, padding):
+    k = weight.shape[-1]
+    p = _output_size(input.shape[-2], k, stride[0], padding[0], 1)
+    q = _output_size(input.shape[-1], k, stride[1], padding[1], 1)
+    return input.new_empty((input.shape[0], weight.shape[0], order, p, q))
+
+
+def _fake_group_input_grad(grad_output, weight, input_size, order, stride, padding):
+    return grad_output.new_empty(tuple(input_size))
+
+
+def _fake_group_weight_grad(grad_output, input, weight_size, order, stride, padding):
+    return grad_output.new_empty(tuple(weight_size)), grad_output.new_empty((weight_size[0],))
+
+
+def _group_setup_context(ctx, inputs, output):
+    input, weight, bias, order, stride, padding = inputs
+    ctx.save_for_backward(input, weight)
+    ctx.geometry = (order, list(stride), list(padding))
+    ctx.has_bias = bias is not None
+
+
+def _group_backward(ctx, grad_output):
+    input, weight = ctx.saved_tensors
+    order, stride, padding = ctx.geometry
+    ops = torch.ops.conv_circuits
+    grad_input = grad_weight = grad_bias = None
+    with poison_outputs_if_asked():
+        if ctx.needs_input_grad[0]:
+            grad_input = ops.group_conv_input_grad(grad_output, weight, list(input.shape), order, stride, padding)
+        if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
+            grad_weight, grad_bias = ops.group_conv_weight_grad(grad_output, input, list(weight.shape), order, stride,
+                                                                padding)
+    if not ctx.has_bias:
+        grad_bias = None
+    return grad_input, grad_weight, grad_bias, None, None, None
+
+
 def _register_python_parts():
+    torch.library.register_fake("conv_circuits::group_conv_forward")(_fake_group_forward)
+    torch.library.register_fake("conv_circuits::group_conv_input_grad")(_fake_group_input_grad)
+    torch.library.register_fake("conv_circuits::group_conv_weight_grad")(_fake_group_weight_grad)
+    torch.library.register_autograd("conv_circuits::group_conv_forward", _group_backward,
+                                    setup_context=_group_setup_context)
     torch.library.register_fake("conv_circuits::conv2d_forward")(_fake_forward)
     torch.library.register_fake("conv_circuits::conv2d_input_grad")(_fake_input_grad)
     torch.library.register_fake("conv_circuits::conv2d_weight_grad")(_fake_weight_grad)

@@ -1,8 +1,9 @@
 """Every CUDA source compiles with `nvcc -c`, on any machine with the CUDA toolkit.
 
 The .cu files include only CUDA headers and this project's plain headers (DESIGN.md, "Build
-and platform facts"), so this checks them where no GPU and no CUDA torch exist. Running them
-is the conformance suite's job, on a machine with a GPU.
+and platform facts"), so this checks them where no GPU and no CUDA torch exist: the conv2d kernels
+and the fused group convolutions (group_conv_*.cu) alike. Running them is the conformance suites'
+job (tests/kernels/test_conformance.py, tests/kernels/test_group_backends.py), on a machine with a GPU.
 """
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kernels import cuda_backend
+from kernels import cuda_backend, cuda_group
 
 CUDA_DIR = Path(__file__).resolve().parents[2] / "kernels" / "csrc" / "cuda"
 CU_FILES = sorted(CUDA_DIR.glob("*.cu"))
@@ -27,7 +28,10 @@ def compile_cu(source: Path, out_dir: Path) -> subprocess.CompletedProcess:
 
 
 def test_there_are_cuda_sources():
-    assert {p.name for p in CU_FILES} >= {"conv2d_forward.cu", "conv2d_input_grad.cu", "conv2d_weight_grad.cu"}
+    assert {p.name for p in CU_FILES} >= {
+        "conv2d_forward.cu", "conv2d_input_grad.cu", "conv2d_weight_grad.cu",
+        "group_conv_forward.cu", "group_conv_input_grad.cu", "group_conv_weight_grad.cu",
+    }
 
 
 @pytest.mark.slow
@@ -41,12 +45,15 @@ def test_every_cu_file_compiles_with_nvcc(tmp_path):
 
 
 def test_cuda_sources_include_no_torch_headers():
-    for source in [*CU_FILES, *CUDA_DIR.glob("*.cuh"), CUDA_DIR / "conv2d_cuda.h"]:
+    plain_headers = [CUDA_DIR / "conv2d_cuda.h", CUDA_DIR / "group_conv_cuda.h",
+                     CUDA_DIR.parent / "conv2d_geometry.h", CUDA_DIR.parent / "group_conv_geometry.h"]
+    for source in [*CU_FILES, *CUDA_DIR.glob("*.cuh"), *plain_headers]:
         text = source.read_text()
         assert "torch/" not in text and "ATen/" not in text and "c10/" not in text, source.name
 
 
-def test_cuda_backend_says_why_it_is_unavailable():
-    ok, reason = cuda_backend.available()
+@pytest.mark.parametrize("backend", [cuda_backend, cuda_group], ids=["conv2d", "group"])
+def test_cuda_backend_says_why_it_is_unavailable(backend):
+    ok, reason = backend.available()
     if not ok:
         assert reason in ("torch built without CUDA", "no GPU") or reason.startswith("no nvcc"), reason

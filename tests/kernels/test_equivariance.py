@@ -14,8 +14,11 @@ its own cross-correlation, own image action, and g⁻¹h found by matching trans
 not from the multiplication table); gradients flow (gradcheck); group pooling gives invariance; a
 small p4m G-CNN is invariant to all 8 transformations of its input; bad input raises.
 
-Only the "torch" backend (the reference) implements these operations so far; the fused backends
-must raise a clear error rather than fall back silently. When they exist, parametrise BACKENDS.
+The laws, group pooling and the G-CNN invariance run for every group backend `kernels.group_backends()`
+reports available ("torch", the reference, and the fused "cpp", "cuda", "triton" where they run); the
+Triton interpreter is slow, so it gets a short list of cases. A backend that is not available must
+refuse with its reason rather than fall back silently. (Conformance of the fused backends to the
+reference, gradients included: tests/kernels/test_group_backends.py.)
 
 Tolerances, absolute and relative, on outputs of size ~1 (inputs N(0, 1), weights scaled by
 1/sqrt(fan-in)): float64 1e-10, float32 1e-5. Both sides of each law are the same sums in another
@@ -23,7 +26,9 @@ order, so the error is rounding only (~1e-16 and ~1e-7 per term).
 """
 from __future__ import annotations
 
+import importlib
 import itertools
+import re
 
 import pytest
 import torch
@@ -40,6 +45,9 @@ OPS = {  # name: (function, group, lifting)
     "p4m_conv": (kernels.p4m_conv, P4M, False),
 }
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
+GROUP_BACKENDS = kernels.group_backends()
+BACKENDS = [name for name, (ok, _) in GROUP_BACKENDS.items() if ok]
+SLOW_BACKENDS = {"triton"}  # the interpreter on a CPU: a few cases only
 # (H, k, padding, stride), each with (H + 2*padding - k) % stride == 0
 LAW_CASES = {
     "k3_same": (9, 3, 1, 1),
@@ -70,26 +78,48 @@ def transform_input(op, x, u):
     return group.act_on_image(x, u) if lifting else group.act_on_feature_map(x, u)
 
 
-def equivariance_errors(op, dtype, case):
+SLOW_LAW_CASES = ["k3_same", "k3_valid_stride2"]
+
+
+def backend_device(backend) -> torch.device:
+    return torch.device(getattr(importlib.import_module(kernels.GROUP_BACKEND_MODULES[backend]), "DEVICE", None) or "cpu")
+
+
+def backend_dtypes(backend):
+    return getattr(importlib.import_module(kernels.GROUP_BACKEND_MODULES[backend]), "SUPPORTED_DTYPES", tuple(TOLERANCE))
+
+
+def per_backend(cases, slow_cases):
+    """pytest params (backend, *case) for every available backend, fewer for the slow ones."""
+    return [
+        pytest.param(name, *case, id="-".join([name, *(str(v).replace("torch.", "") for v in case)]))
+        for name in BACKENDS
+        for case in (slow_cases if name in SLOW_BACKENDS else cases)
+        if not any(isinstance(v, torch.dtype) and v not in backend_dtypes(name) for v in case)
+    ]
+
+
+def equivariance_errors(op, dtype, case, backend="torch"):
     """{u: max |op(u·x) − u·op(x)|} over all group elements u."""
     function, group, _ = OPS[op]
     h, k, padding, stride = case
-    x, weight, bias = make_inputs(op, dtype, h, k)
-    y = function(x, weight, bias, stride=stride, padding=padding)
+    x, weight, bias = (t.to(backend_device(backend)) for t in make_inputs(op, dtype, h, k))
+    y = function(x, weight, bias, stride=stride, padding=padding, backend=backend)
     errors = {}
     for u in group.elements:
-        y_u = function(transform_input(op, x, u), weight, bias, stride=stride, padding=padding)
+        y_u = function(transform_input(op, x, u), weight, bias, stride=stride, padding=padding, backend=backend)
         errors[u] = (y_u - group.act_on_feature_map(y, u)).abs().max().item()
     return errors
 
 
-@pytest.mark.parametrize("case", list(LAW_CASES))
-@pytest.mark.parametrize("dtype", list(TOLERANCE), ids=str)
-@pytest.mark.parametrize("op", list(OPS))
-def test_equivariance_law_holds_for_every_group_element(op, dtype, case):
-    errors = equivariance_errors(op, dtype, LAW_CASES[case])
+@pytest.mark.parametrize("backend, op, dtype, case", per_backend(
+    [(op, dtype, case) for op in OPS for dtype in TOLERANCE for case in LAW_CASES],
+    [(op, torch.float32, case) for op in OPS for case in SLOW_LAW_CASES],
+))
+def test_equivariance_law_holds_for_every_group_element(backend, op, dtype, case):
+    errors = equivariance_errors(op, dtype, LAW_CASES[case], backend)
     worst = max(errors, key=errors.get)
-    assert errors[worst] <= TOLERANCE[dtype], f"{op} {case}: element {worst} off by {errors[worst]:.3g}"
+    assert errors[worst] <= TOLERANCE[dtype], f"{backend} {op} {case}: element {worst} off by {errors[worst]:.3g}"
 
 
 @pytest.mark.parametrize("op", list(OPS))
@@ -240,44 +270,53 @@ def test_weight_gradient_sums_over_the_tied_copies(op):
 # --- invariance ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pool", ["max", "mean"])
-@pytest.mark.parametrize("op", list(OPS))
-def test_group_pooling_gives_invariance(op, pool):
+@pytest.mark.parametrize("backend, op, pool", per_backend(
+    [(op, pool) for op in OPS for pool in ("max", "mean")], [(op, "max") for op in ("p4_lift", "p4m_conv")]
+))
+def test_group_pooling_gives_invariance(backend, op, pool):
     """Pooling over the group axis leaves a map that only moves with the input (u acting on images);
     pooling over space as well leaves numbers that do not change at all."""
     function, group, _ = OPS[op]
-    x, weight, bias = make_inputs(op, torch.float64, 7, 3, seed=8)
+    dtype = torch.float64 if torch.float64 in backend_dtypes(backend) else torch.float32
+    tolerance = TOLERANCE[dtype]
+    x, weight, bias = (t.to(backend_device(backend)) for t in make_inputs(op, dtype, 7, 3, seed=8))
 
     def pooled(inp):
-        out = function(inp, weight, bias, padding=1)
+        out = function(inp, weight, bias, padding=1, backend=backend)
         return out.amax(dim=2) if pool == "max" else out.mean(dim=2)
 
     y = pooled(x)
     for u in group.elements:
         y_u = pooled(transform_input(op, x, u))
-        torch.testing.assert_close(y_u, group.act_on_image(y, u), rtol=1e-10, atol=1e-10)
-        torch.testing.assert_close(y_u.amax(dim=(-2, -1)), y.amax(dim=(-2, -1)), rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(y_u, group.act_on_image(y, u), rtol=tolerance, atol=tolerance)
+        torch.testing.assert_close(y_u.amax(dim=(-2, -1)), y.amax(dim=(-2, -1)), rtol=tolerance, atol=tolerance)
 
 
-def small_gcnn(x, params):
+def small_gcnn(x, params, backend="torch"):
     """lift → ReLU → group conv → ReLU → mean over the group axis → max over space: (N, C)."""
     (w1, b1), (w2, b2) = params
-    y = torch.relu(kernels.p4m_lift(x, w1, b1, padding=1))
-    y = torch.relu(kernels.p4m_conv(y, w2, b2, padding=2))
+    y = torch.relu(kernels.p4m_lift(x, w1, b1, padding=1, backend=backend))
+    y = torch.relu(kernels.p4m_conv(y, w2, b2, padding=2, backend=backend))
     return y.mean(dim=2).amax(dim=(-2, -1))
 
 
-def test_small_gcnn_is_invariant_to_all_8_transformations():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_small_gcnn_is_invariant_to_all_8_transformations(backend):
     gen = torch.Generator().manual_seed(9)
-    x = torch.randn(4, 3, 15, 15, generator=gen)
+    # The interpreter gets a smaller image and batch; the network is the same.
+    n, size = (1, 7) if backend in SLOW_BACKENDS else (4, 15)
+    x = torch.randn(n, 3, size, size, generator=gen)
     params = [
         (torch.randn(6, 3, 3, 3, generator=gen) / 27**0.5, torch.randn(6, generator=gen) * 0.1),
         (torch.randn(5, 6, 8, 5, 5, generator=gen) / (6 * 8 * 25) ** 0.5, torch.randn(5, generator=gen) * 0.1),
     ]
-    y = small_gcnn(x, params)
+    device = backend_device(backend)
+    x = x.to(device)
+    params = [(w.to(device), b.to(device)) for w, b in params]
+    y = small_gcnn(x, params, backend)
     assert y.std() > 0.1  # not a constant network
     for u in P4M.elements:
-        torch.testing.assert_close(small_gcnn(P4M.act_on_image(x, u), params), y, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(small_gcnn(P4M.act_on_image(x, u), params, backend), y, rtol=1e-5, atol=1e-5)
 
 
 # --- bad input and backends ---------------------------------------------------------------------------
@@ -319,13 +358,26 @@ def test_bad_input_raises_error_naming_the_argument(bad):
         call()
 
 
-@pytest.mark.parametrize("backend", [name for name in kernels.BACKEND_NAMES if name != "torch"])
+UNAVAILABLE = {name: reason for name, (ok, reason) in GROUP_BACKENDS.items() if not ok}
+
+
+@pytest.mark.parametrize("backend", list(UNAVAILABLE) or [pytest.param(None, marks=pytest.mark.skip(
+    reason="every group backend is available here"))])
 @pytest.mark.parametrize("op", list(OPS))
-def test_unwritten_fused_backends_refuse_clearly(op, backend):
+def test_unavailable_group_backends_refuse_with_the_reason(op, backend):
     function, _, _ = OPS[op]
     x, weight, bias = make_inputs(op, torch.float32, 5, 3)
-    with pytest.raises(ValueError, match=f"backend='{backend}'.*not written yet"):
+    reason = UNAVAILABLE[backend]
+    assert reason, f"{backend} is unavailable without saying why"
+    with pytest.raises(ValueError, match=f"backend='{backend}' is not available for {op} here: {re.escape(reason)}"):
         function(x, weight, bias, backend=backend)
+
+
+def test_every_group_backend_reports_a_status():
+    assert set(GROUP_BACKENDS) == {"torch", "triton", "cpp", "cuda"}
+    assert GROUP_BACKENDS["torch"] == (True, "")
+    for name, (ok, reason) in GROUP_BACKENDS.items():
+        assert (reason == "") == ok, (name, reason)
 
 
 def test_auto_and_torch_backends_agree():

@@ -1,0 +1,52 @@
+"""The "cpp" backend of the group convolutions: fused C++ CPU kernels (``kernels/csrc/cpu/group_conv_*``).
+
+Follows the group-backend protocol of ``kernels/__init__.py``: ``available()`` and
+``p4_lift, p4_conv, p4m_lift, p4m_conv(input, weight, bias, stride, padding)`` taking checked
+arguments (stride and symmetric padding as (height, width) pairs of ints). Each is one call of the
+operator ``torch.ops.conv_circuits.group_conv_forward``, which never builds the expanded filter
+bank of ``kernels/group_reference.py``: the kernel reads every transformed filter tap from the
+weight through small per-element index tables. Differentiable in input, weight and bias through
+the autograd formula registered on that operator (``kernels/extension.py``); the weight gradient
+sums over the G tied copies inside the kernel.
+"""
+from __future__ import annotations
+
+import torch
+
+from kernels import extension
+
+DEVICE = "cpu"
+SUPPORTED_DTYPES = (torch.float32, torch.float64)
+POISONS_OUTPUTS = True  # honours kernels.poison.poisoned_outputs() (forward and backward)
+
+__all__ = ["available", "p4_lift", "p4_conv", "p4m_lift", "p4m_conv"]
+
+
+def available() -> tuple[bool, str]:
+    """(True, "") when the C++ extension builds and loads here, else (False, the reason)."""
+    return extension.status()
+
+
+def group_conv(input, weight, bias, stride, padding, order: int):
+    """Lifting (weight of rank 4) or group convolution (rank 5) for the group of `order` elements."""
+    ops = extension.load()
+    with extension.poison_outputs_if_asked():
+        return ops.group_conv_forward(input.contiguous(), weight.contiguous(),
+                                      None if bias is None else bias.contiguous(), int(order), list(stride),
+                                      list(padding))
+
+
+def p4_lift(input, weight, bias, stride, padding):
+    return group_conv(input, weight, bias, stride, padding, 4)
+
+
+def p4_conv(input, weight, bias, stride, padding):
+    return group_conv(input, weight, bias, stride, padding, 4)
+
+
+def p4m_lift(input, weight, bias, stride, padding):
+    return group_conv(input, weight, bias, stride, padding, 8)
+
+
+def p4m_conv(input, weight, bias, stride, padding):
+    return group_conv(input, weight, bias, stride, padding, 8)
