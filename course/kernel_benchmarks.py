@@ -53,3 +53,31 @@ def gpu_note() -> str:
     if torch.cuda.is_available():
         return f"GPU present ({torch.cuda.get_device_name()}): run `python -m kernels.bench --device cuda`"
     return "none measured: this machine has no GPU"
+
+
+def group_agreement(backend: str, op: str = "p4m_conv") -> float:
+    """Largest relative error of a fused group backend against the expanded-filter reference (float64).
+
+    Output and the gradients of input, weight and bias, on one small seeded case with padding.
+    """
+    import kernels
+
+    generator = torch.Generator().manual_seed(0)
+    order, lifting = (8 if op.startswith("p4m") else 4), op.endswith("_lift")
+    x = torch.randn(2, 2, *(() if lifting else (order,)), 7, 7, generator=generator, dtype=torch.float64)
+    w = torch.randn(3, 2, *(() if lifting else (order,)), 3, 3, generator=generator, dtype=torch.float64)
+    b = torch.randn(3, generator=generator, dtype=torch.float64)
+    grad = torch.randn(2, 3, order, 7, 7, generator=generator, dtype=torch.float64)
+    results = []
+    for name in ("torch", backend):
+        inputs = [t.clone().requires_grad_() for t in (x, w, b)]
+        out = getattr(kernels, op)(*inputs, padding=1, backend=name)
+        results.append([out.detach(), *torch.autograd.grad(out, inputs, grad)])
+    return max(((a - r).abs().max() / r.abs().max()).item() for r, a in zip(*results))
+
+
+def group_measure(allow_build: bool, reps: int, threads: int = 1) -> tuple[list, str]:
+    """kernels.bench group rows (fused cpp vs reference, one small shape) and a note when cpp is not timed."""
+    if not allow_build and not cpp_extension_built():
+        return [], "fused cpp not timed: its extension is not built yet (it builds on first use, about a minute)"
+    return bench.group_benchmark(reps=reps, threads=threads, backends=["cpp"]), ""

@@ -15,6 +15,7 @@ from course.gcnn import (P4GCNN, PlainCNN, logits_under_rotation, randomly_rotat
                          upright_mask)
 from course.hue import (colour_contrast_filter, cycle_hue, hue_group_errors, hue_half_turn_vs_spatial_half_turn,
                         hue_lift_equivariance_error, hue_rotation_matrix)
+from course.kernel_benchmarks import group_agreement, group_measure
 from course.lesson_runtime import Lesson
 from course.models import parameter_count
 from course.plot.group_conv_figures import (plot_filter_bank, plot_logits_vs_angle, plot_rotating_feature_maps,
@@ -119,6 +120,35 @@ def rotating_feature_maps(lesson):
 
 
 # %% [markdown]
+# ## Fused kernels: the expanded bank need never exist
+# The reference above builds the expanded filter bank (G copies of every filter) and hands it to
+# one ordinary convolution. The fused kernels in `kernels/` (C++ and Triton; CUDA on a GPU) skip
+# that copy: when they need tap (u, v) of copy g they compute which stored weight it is, and in
+# the backward pass they add the gradients of the G tied copies straight into the one stored
+# filter. They must agree with the reference, gradients included, before their speed means anything.
+
+# %%
+def fused_kernels(lesson):
+    for backend, (ok, why) in kernels.group_backends().items():
+        if backend == "torch":
+            continue
+        if not ok:
+            print(f"    {backend}: not run here ({why})")
+            continue
+        lesson.report(f"{backend}_fused_p4m_conv_error", group_agreement(backend),
+                      f"fused {backend} vs expanded-filter reference, output and all gradients (float64, relative)",
+                      bound=1e-10)
+    rows, note = group_measure(allow_build=not lesson.fast, reps=3 if lesson.fast else 7)
+    for row in rows:
+        lesson.report("cpp_fused_forward_speed_vs_reference", row.forward_ratio,
+                      f"reference time / fused cpp time, forward, {row.op} {row.shape}, 1 thread")
+        lesson.report("cpp_fused_train_speed_vs_reference", row.ratio,
+                      "the same for forward + backward (>1: the fused kernel is faster)")
+    if note:
+        print(f"    {note}")
+
+
+# %% [markdown]
 # ## Hue is a group too
 # Cycle the colour channels R→G→B→R: three steps give the identity, so this is an exact group
 # of order 3 acting on colour images. A hue-lifting layer uses each filter in its 3 cyclic
@@ -214,7 +244,8 @@ def logits_under_rotation_step(lesson, models):
 # %%
 def main(argv=None):
     lesson = Lesson.start(__doc__, argv, __file__)
-    for step in (translation_equivariance, rotation_groups, filter_bank, rotating_feature_maps, hue_group):
+    for step in (translation_equivariance, rotation_groups, filter_bank, rotating_feature_maps, fused_kernels,
+                 hue_group):
         step(lesson)
     models = train_and_compare(lesson)
     logits_under_rotation_step(lesson, models)

@@ -45,3 +45,11 @@ def test_gcnn_logits_repeat_every_quarter_turn(run):
 def test_the_lesson_draws_its_figures(run):
     summary, _ = run
     assert sorted(summary["figures"]) == sorted(f"{name}.png" for name in FIGURES)
+
+
+def test_fused_backends_agree_with_the_reference_and_the_cpp_ratio_is_recorded(run):
+    summary, _ = run
+    assert summary["triton_fused_p4m_conv_error"] <= 1e-10
+    assert summary["cpp_fused_p4m_conv_error"] <= 1e-10
+    if "cpp_fused_train_speed_vs_reference" in summary:  # timed only once the extension is built
+        assert summary["cpp_fused_train_speed_vs_reference"] > 0
