@@ -12,6 +12,10 @@ weight and bias). The backends:
 - "cpp":    `kernels.cpp_backend`, C++ CPU kernels, compiled on first use;
 - "cuda":   `kernels.cuda_backend`, CUDA kernels, on a machine with an NVIDIA GPU.
 
+The group convolutions have their own modules per backend (`GROUP_BACKEND_MODULES`): the reference
+`kernels.group_reference` expands the filter bank; `kernels.triton.group`, `kernels.cpp_group` and
+`kernels.cuda_group` are fused kernels that never build it. `kernels.group_backends()` reports them.
+
 Backend modules are imported only when first asked for, so a missing compiler or GPU makes that
 backend unavailable (with the reason) and never breaks `import kernels`.
 
