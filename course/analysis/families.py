@@ -18,8 +18,6 @@ member's angle (`rotation_consistency`).
 """
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
