@@ -8,6 +8,8 @@
 - `nmf`: non-negative and one-sided matrix factorisation of weights into a few factors.
 - `expanded_weights`: the linearised connection between two non-adjacent layers.
 - `weight_pictures`: a unit's weights as an RGB picture (input channels reduced by NMF to 3).
+- `families`: units that are rotated, mirrored or hue-shifted copies of each other; the rotation test.
+- `banding`: how much of a conv layer's spatial weight variance runs along rows vs columns.
 
 Figures for these live in `course.plot.circuit_figures`.
 """
