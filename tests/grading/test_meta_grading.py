@@ -152,7 +152,8 @@ def test_overrunning_test_is_stopped_by_the_parent_and_the_rest_still_run(tmp_pa
     tests = collect([exercise_test_files()["ex04_convolution"]], submission, Limits())
     first_xcorr = next(t for t in tests if function_of(t) == "xcorr1d")
     first_conv2d = next(t for t in tests if function_of(t) == "conv2d")
-    run = run_tests([first_xcorr, first_conv2d], submission, Limits(per_test_s=2, total_s=120, call_s=60))
+    # per_test_s leaves room for a restarted test process on a loaded machine; the loop never ends anyway.
+    run = run_tests([first_xcorr, first_conv2d], submission, Limits(per_test_s=8, total_s=120, call_s=60))
     assert [t.status for t in run.tests] == ["timeout", "passed"]
 
 
