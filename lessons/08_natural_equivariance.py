@@ -157,31 +157,32 @@ def circuits_constructed(lesson):
 
 
 # %% [markdown]
-# ## The trained model: a small in-focus detector
-# FocusNet marks which pixels of a natural-like image are in focus. Sharp leaf edges and
-# textures are the evidence, so its first layers have reason to detect edges of many
-# orientations and colours. First, is it any good? Its pixel accuracy is compared with the
-# trivial answer "every pixel has the more common label".
+# ## The trained model: a small edge-direction labeller
+# OrientedNet looks at a natural-like image and labels every pixel with the direction of the
+# edge running through it (8 directions) or "flat". The same question is asked at every angle,
+# so its first layer has reason to hold one edge detector at several angles. First, is it any
+# good? Its pixel accuracy is compared with always giving the most common label ("flat").
 
 # %%
 def trained_model(lesson):
-    model, metadata = load_shipped("focus_net")
+    model, metadata = load_shipped("oriented_net")
     metrics = metadata["metrics"]
-    lesson.report("focus_net_test_pixel_accuracy", metrics["test_accuracy"], "in-focus label right, test pixels")
-    lesson.report("focus_net_majority_baseline", metrics["test_majority_baseline"], "always the more common label")
-    lesson.report("focus_net_gain_over_baseline", metrics["test_accuracy"] - metrics["test_majority_baseline"],
-                  "what the network adds to the trivial answer", at_least=0.05)
+    lesson.report("oriented_net_test_pixel_accuracy", metrics["test_accuracy"], "label right, test pixels")
+    lesson.report("oriented_net_majority_baseline", metrics["test_majority_baseline"], "always the most common label")
+    lesson.report("oriented_net_gain_over_baseline", metrics["test_accuracy"] - metrics["test_majority_baseline"],
+                  "what the network adds to the trivial answer", at_least=0.1)
+    lesson.report("oriented_net_edge_pixel_accuracy", metrics["test_edge_accuracy"],
+                  "direction right on edge pixels (guessing: 1/8)", at_least=0.3)
     return model
 
 
 # %% [markdown]
 # ## Families in the trained first layer, from weights
 # The same search as on the constructed network, now with a looser bar (cosine 0.8): a trained
-# network's copies are only approximately turned or recoloured versions of one another.
-# An honest result first: in this small network, trained for three minutes, the first-layer
-# weights still look much like their random start, and the search finds no rotated, mirrored
-# or recoloured copies there. Large networks trained on photographs grow clean edge and colour
-# families in their first layers; at this scale they have not appeared.
+# network's copies are only approximately turned or recoloured versions of one another. Here
+# the search does find rotation families, and a mirror family too. The task matters: another
+# model of this course, trained to tell sharp from blurred pixels, needs "how much fine detail",
+# not "which direction", and its first layer grew no families at all (counted below).
 
 # %%
 def trained_families_from_weights(lesson, model):
@@ -189,12 +190,20 @@ def trained_families_from_weights(lesson, model):
     found = {kind: find_families(w, kind, threshold=0.8, step=2.0) for kind in ("rotation", "hue", "reflection")}
     for kind, families in found.items():
         lesson.report(f"trained_conv1_{kind}_families", len(families),
-                      f"{kind} families among FocusNet's {len(w)} conv1 units (weight cosine >= 0.8)")
+                      f"{kind} families among OrientedNet's {len(w)} conv1 units (weight cosine >= 0.8)")
         lesson.record(f"trained_conv1_{kind}_family_units", [f["units"] for f in families])
+    biggest = max(found["rotation"], key=lambda f: len(f["units"]))
+    lesson.report("trained_conv1_rotation_families_3plus", sum(len(f["units"]) >= 3 for f in found["rotation"]),
+                  "rotation families with at least 3 members", at_least=2)
+    lesson.report("trained_conv1_largest_rotation_family", len(biggest["units"]),
+                  f"members: {biggest['units']}, angles {[round(o) for o in biggest['offsets']]}", at_least=4)
+    focus = find_families(load_shipped("focus_net")[0].conv1.weight.detach(), "rotation", threshold=0.8, step=2.0)
+    lesson.report("focus_net_conv1_rotation_families", len(focus), "the in-focus model's conv1: rotation families")
     pictures = rgb_weights(w)
     rows = [(f"units\n{i}-{i + 7}", pictures[i:i + 8], [f"#{u}" for u in range(i, i + 8)]) for i in range(0, len(w), 8)]
-    lesson.save(family_rows_figure(rows, "FocusNet conv1 weights as colours (grey = 0)"), "trained_conv1_weights")
-    return found
+    rows.append(("largest\nrotation\nfamily", pictures[biggest["units"]], family_titles(biggest)))
+    lesson.save(family_rows_figure(rows, "OrientedNet conv1 weights as colours (grey = 0)"), "trained_conv1_weights")
+    return biggest
 
 
 # %% [markdown]
@@ -202,8 +211,9 @@ def trained_families_from_weights(lesson, model):
 # Turn one edge through a full circle in front of every unit of the first two layers. Units
 # whose tuning curves are shifted copies of one another (correlation >= 0.9) form families,
 # and the shift between two curves is the angle between the two units. Be wary: any two
-# curves with a single bump match fairly well after a shift, so this groups loosely. The
-# rotation test that follows asks the sharper question, on real images.
+# curves with a single bump match fairly well after a shift, so this groups loosely (most
+# units end up in one family). The rotation test that follows asks the sharper question, on
+# real images, of the largest family found from the weights.
 
 # %%
 def trained_families_from_responses(lesson, model):
@@ -221,30 +231,32 @@ def trained_families_from_responses(lesson, model):
     biggest, curves = max(found, key=lambda pair: len(pair[0]["units"]))
     lesson.report("trained_largest_tuning_family", len(biggest["units"]), f"members of the largest: {biggest['units']}")
     labels = [f"{u} (+{o:.0f}°)" for u, o in zip(biggest["units"], biggest["offsets"])]
-    lesson.save(tuning_curves_figure(ANGLES, curves, labels, "FocusNet: the largest family of shifted tuning curves"),
+    lesson.save(tuning_curves_figure(ANGLES, curves, labels, "OrientedNet: the largest family of shifted tuning curves"),
                 "trained_tuning")
     return biggest
 
 
 # %% [markdown]
 # ## The rotation test in the trained model
-# For each member of that family, turn the images that excite its first member by the
-# member's angle offset, and correlate. Without the turn the same comparison is the control.
-# Expect a weak effect: turning helps (the turned correlation beats the control), but far
-# from the near-perfect 1.0 of the constructed network. These units prefer different angles,
-# but they are not turned copies of one another.
+# For each member of the largest weight family, turn the images that excite its first member
+# by the member's angle offset, and correlate. Without the turn the same comparison is the
+# control. Turning helps clearly here, though it stays well short of the near-perfect 1.0 of
+# the constructed network: the trained copies are approximate, and each has its own threshold.
 
 # %%
 def rotation_test_trained(lesson, model, family, images):
-    first, k = family["units"][0], 32 if lesson.fast else 64
+    units = [f"relu1:{u}" for u in family["units"]]
+    first, k = units[0], 32 if lesson.fast else 64
     results = [rotation_test(model, first, other, offset, images, k=k)
-               for other, offset in zip(family["units"][1:], family["offsets"][1:])]
+               for other, offset in zip(units[1:], family["offsets"][1:])]
     turned = torch.tensor([r["correlation"] for r in results])
     unturned = torch.tensor([r["unrotated_correlation"] for r in results])
-    lesson.report("trained_rotation_test_mean", turned.mean(), f"mean corr over {len(results)} members, turned")
+    lesson.report("trained_rotation_test_mean", turned.mean(), f"mean corr over {len(results)} members, turned",
+                  at_least=0.5)
     lesson.report("trained_rotation_test_unturned_mean", unturned.mean(), "the same without turning (control)")
-    lesson.report("trained_rotation_test_gain", (turned - unturned).mean(), "turning helps by this much on average")
-    panels = [(f"{which}: {first} → {family['units'][i + 1]}, turned {family['offsets'][i + 1]:.0f}°",
+    lesson.report("trained_rotation_test_gain", (turned - unturned).mean(), "turning helps by this much on average",
+                  at_least=0.2)
+    panels = [(f"{which}: {first} → {units[i + 1]}, turned {family['offsets'][i + 1]:.0f}°",
                *results[i]["responses"], results[i]["correlation"])
               for which, i in (("best", int(turned.argmax())), ("worst", int(turned.argmin())))]
     lesson.save(rotation_test_figure(panels), "trained_rotation_test")
@@ -254,21 +266,20 @@ def rotation_test_trained(lesson, model, family, images):
 # ## What the family members look for
 # Feature visualisation (gradient ascent on the image, lesson 05's idea made robust) shows the
 # input each member of the family likes best. Laid out by angle offset, a family of turned
-# copies should look like one picture turning. Here the pictures do show edges and colour
-# contrasts at many angles, roughly following the offsets, but not one pattern turned: the
-# ingredients of a family are there, the clean copies are not.
+# copies should look like one picture turning. Look for the same edge at the listed angles; a
+# trained network's copies differ in detail (colour, width), so expect a family resemblance
+# rather than exact copies.
 
 # %%
 def feature_visualisation_trained(lesson, model, family):
     steps = 48 if lesson.fast else 256
     order = sorted(range(len(family["units"])), key=lambda i: family["offsets"][i])
     # optimise the unit before its ReLU: a unit silent on the grey starting image still gets a gradient
-    pictures = [visualize(model, family["units"][i].replace("relu", "conv"), steps=steps, seed=lesson.seed)[0][0]
-                for i in order]
+    pictures = [visualize(model, f"conv1:{family['units'][i]}", steps=steps, seed=lesson.seed)[0][0] for i in order]
     images = torch.stack(pictures).permute(0, 2, 3, 1).numpy()
-    titles = [f"{family['units'][i]}\n+{family['offsets'][i]:.0f}°" for i in order]
+    titles = [f"relu1:{family['units'][i]}\n+{family['offsets'][i]:.0f}°" for i in order]
     rows = [("", images[i:i + 7], titles[i:i + 7]) for i in range(0, len(images), 7)]
-    lesson.save(family_rows_figure(rows, f"FocusNet: the family's preferred inputs, by angle offset ({steps} steps)",
+    lesson.save(family_rows_figure(rows, f"OrientedNet: the family's preferred inputs, by angle offset ({steps} steps)",
                                    ncols=7, cell=1.9), "trained_feature_vis")
 
 
@@ -279,9 +290,10 @@ def feature_visualisation_trained(lesson, model, family):
 # questions of the real weights: does the conv2 weight from an oriented conv1 unit to an
 # oriented conv2 unit follow their relative angle, and do the weights between angle-free and
 # oriented units turn with the oriented unit's angle? Shuffling the angles gives the chance level.
-# In this model the answer is no: the weight-against-relative-angle residual is at chance, so
-# the equivariant circuits stay a property of the constructed network here (and of large
-# trained vision models, where they were first described).
+# Compare the residual with its shuffled chance level: only a residual well below chance would
+# mean wiring by relative angle. In a two-layer net trained for about a minute we make no claim
+# either way beyond the numbers; clean equivariant circuits were first described in large
+# trained vision models.
 
 # %%
 def circuits_trained(lesson, model):
@@ -311,7 +323,7 @@ def circuits_trained(lesson, model):
     c_centres, c_means, _ = relative_orientation_profile(constructed, curve["relative_angles"], curve["angles"])
     lesson.save(relative_profile_figure([("constructed: edges → curves", c_relative.flatten(), constructed.flatten(),
                                           c_centres, c_means),
-                                         ("FocusNet: oriented conv1 → oriented conv2", relative.flatten(),
+                                         ("OrientedNet: oriented conv1 → oriented conv2", relative.flatten(),
                                           values.flatten(), centres, means)]), "relative_profiles")
     if invariant["relu1"]:  # invariant → equivariant: does the 3×3 kernel from an angle-free unit turn with the target?
         source = max(invariant["relu1"], key=lambda u: w[list(targets), u].norm().item())
@@ -335,8 +347,8 @@ def main(argv=None):
     rotation_test_constructed(lesson, images)
     circuits_constructed(lesson)
     model = trained_model(lesson)
-    trained_families_from_weights(lesson, model)
-    family = trained_families_from_responses(lesson, model)
+    family = trained_families_from_weights(lesson, model)
+    trained_families_from_responses(lesson, model)
     rotation_test_trained(lesson, model, family, images)
     feature_visualisation_trained(lesson, model, family)
     circuits_trained(lesson, model)

@@ -147,12 +147,9 @@ def train_banding(recipe, *, progress: bool = True, **overrides):
 
     overrides: epochs, lr, batch_size (training) or n_train, n_test (data sizes).
     """
-    training = {**recipe.training, **{k: v for k, v in overrides.items() if k in recipe.training}}
-    sizes = {k: v for k, v in overrides.items() if k in ("n_train", "n_test")}
-    unknown = set(overrides) - set(training) - set(sizes)
-    if unknown:
-        raise ValueError(f"unknown overrides {sorted(unknown)}; known: {sorted(training)} and n_train, n_test")
-    data = {**recipe.data, **sizes}
+    from course.models.recipes import recipe_metadata, resolve_overrides  # recipes imports this module
+
+    training, data = resolve_overrides(recipe, overrides)
     train, test = banding_data(data)
     torch.manual_seed(training["seed"])
     model = BandingNet(**recipe.config)
@@ -160,13 +157,8 @@ def train_banding(recipe, *, progress: bool = True, **overrides):
     history = fit(model, train, test, epochs=training["epochs"], lr=training["lr"], batch_size=training["batch_size"],
                   optimizer=training["optimizer"], seed=training["seed"], threads=training["threads"], device="cpu",
                   progress=progress, description=recipe.name)
-    metadata = {
-        "name": recipe.name, "description": recipe.description, "architecture": recipe.architecture,
-        "config": recipe.config, "data": data, "training": training,
-        "metrics": {key: round(value, 6) for key, value in history.last().items()},
-        "history": {"test_accuracy": [round(a, 6) for a in history.test_accuracy]},
-        "parameters": sum(p.numel() for p in model.parameters()), "seconds": round(time.perf_counter() - started, 1),
-    }
+    metadata = recipe_metadata(recipe, model, data, training, history.last(),
+                               {"test_accuracy": history.test_accuracy}, time.perf_counter() - started)
     return model.eval(), metadata
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.data.natural_images import natural_images
-from course.models.small_nets import build_model, parameter_count
+from course.models.small_nets import build_model
 from course.threads import cpu_threads
 from course.train import fit
 
@@ -95,11 +95,9 @@ def train_focus_net(recipe, *, progress: bool = True, **overrides) -> tuple[nn.M
     overrides: training settings (epochs, lr, ...) or data sizes (n_train, n_test), e.g.
     epochs=1, n_train=200 for a quick test. Metrics: pixel accuracies and the majority baseline.
     """
-    training = {**recipe.training, **{k: v for k, v in overrides.items() if k in recipe.training}}
-    data = {**recipe.data, **{k: v for k, v in overrides.items() if k in ("n_train", "n_test")}}
-    unknown = set(overrides) - set(training) - {"n_train", "n_test"}
-    if unknown:
-        raise ValueError(f"unknown overrides {sorted(unknown)}; known: {sorted(training)} and n_train, n_test")
+    from course.models.recipes import recipe_metadata, resolve_overrides  # recipes imports this module
+
+    training, data = resolve_overrides(recipe, overrides)
     train = focus_data(data["n_train"], data["train_seed"])
     test = focus_data(data["n_test"], data["test_seed"])
     torch.manual_seed(training["seed"])  # the initial weights
@@ -115,11 +113,6 @@ def train_focus_net(recipe, *, progress: bool = True, **overrides) -> tuple[nn.M
             "train_accuracy": pixel_accuracy(model, *train), "test_accuracy": pixel_accuracy(model, *test),
             "test_majority_baseline": majority_baseline(test[1]),
         }
-    metadata = {
-        "name": recipe.name, "description": recipe.description, "architecture": recipe.architecture,
-        "config": recipe.config, "data": data, "training": training,
-        "metrics": {key: round(value, 6) for key, value in metrics.items()},
-        "history": {"test_loss": [round(v, 6) for v in history.test_loss]},
-        "parameters": parameter_count(model), "seconds": round(time.perf_counter() - started, 1),
-    }
+    metadata = recipe_metadata(recipe, model, data, training, metrics, {"test_loss": history.test_loss},
+                               time.perf_counter() - started)
     return model.eval(), metadata

@@ -50,7 +50,7 @@ def _shapes_recipes():
 
 
 # Modules that define more shipped models, each with a `recipes()` generator of Recipe.
-RECIPE_MODULES = ("course.models.focus_net", "course.models.banding_net")
+RECIPE_MODULES = ("course.models.focus_net", "course.models.banding_net", "course.models.oriented_net")
 
 
 def _all_recipes():
@@ -70,6 +70,31 @@ def recipe_data(data: dict) -> tuple[Shapes, Shapes]:
     return Shapes("train", n=data["n_train"], **common), Shapes("test", n=data["n_test"], **common)
 
 
+def resolve_overrides(recipe: Recipe, overrides: dict) -> tuple[dict, dict]:
+    """(training settings, data spec) of a recipe with overrides applied; unknown overrides are refused.
+
+    overrides: training settings (epochs=1 for a quick try, lr, ...) or data sizes n_train, n_test.
+    """
+    training = {**recipe.training, **{k: v for k, v in overrides.items() if k in recipe.training}}
+    sizes = {k: v for k, v in overrides.items() if k in ("n_train", "n_test")}
+    unknown = set(overrides) - set(training) - set(sizes)
+    if unknown:
+        raise ValueError(f"unknown overrides {sorted(unknown)}; known: {sorted(training)} and n_train, n_test")
+    return training, {**recipe.data, **sizes}
+
+
+def recipe_metadata(recipe: Recipe, model, data: dict, training: dict, metrics: dict, history: dict,
+                    seconds: float) -> dict:
+    """The metadata save_checkpoint stores with a model trained from `recipe` (numbers rounded for reading)."""
+    return {
+        "name": recipe.name, "description": recipe.description, "architecture": recipe.architecture,
+        "config": recipe.config, "data": data, "training": training,
+        "metrics": {key: round(value, 6) for key, value in metrics.items()},
+        "history": {key: [round(v, 6) for v in values] for key, values in history.items()},
+        "parameters": parameter_count(model), "seconds": round(seconds, 1),
+    }
+
+
 def train_recipe(recipe: Recipe, *, progress: bool = True, data=None, **overrides) -> tuple[torch.nn.Module, dict]:
     """Train a recipe's model from scratch; returns (model, metadata ready for save_checkpoint).
 
@@ -79,12 +104,7 @@ def train_recipe(recipe: Recipe, *, progress: bool = True, data=None, **override
     if recipe.trainer is not None:
         module_name, function_name = recipe.trainer.split(":")
         return getattr(importlib.import_module(module_name), function_name)(recipe, progress=progress, **overrides)
-    training = {**recipe.training, **{k: v for k, v in overrides.items() if k in recipe.training}}
-    sizes = {k: v for k, v in overrides.items() if k in ("n_train", "n_test")}
-    unknown = set(overrides) - set(training) - set(sizes)
-    if unknown:
-        raise ValueError(f"unknown overrides {sorted(unknown)}; known: {sorted(training)} and n_train, n_test")
-    data_spec = {**recipe.data, **sizes}
+    training, data_spec = resolve_overrides(recipe, overrides)
     train, test = data if data is not None else recipe_data(data_spec)
     torch.manual_seed(training["seed"])  # the initial weights
     model = build_model(recipe.architecture, recipe.config)
@@ -92,11 +112,7 @@ def train_recipe(recipe: Recipe, *, progress: bool = True, data=None, **override
     history = fit(model, train.tensors(), test.tensors(), epochs=training["epochs"], lr=training["lr"],
                   batch_size=training["batch_size"], optimizer=training["optimizer"], seed=training["seed"],
                   threads=training["threads"], device="cpu", progress=progress, description=recipe.name)
-    metadata = {
-        "name": recipe.name, "description": recipe.description, "architecture": recipe.architecture,
-        "config": recipe.config, "data": data_spec, "training": training,
-        "metrics": {key: round(value, 6) for key, value in history.last().items()},
-        "history": {"test_accuracy": [round(a, 6) for a in history.test_accuracy]},
-        "parameters": parameter_count(model), "seconds": round(time.perf_counter() - started, 1),
-    }
+    metrics = history.last()
+    metadata = recipe_metadata(recipe, model, data_spec, training, metrics,
+                               {"test_accuracy": history.test_accuracy}, time.perf_counter() - started)
     return model.eval(), metadata

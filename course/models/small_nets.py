@@ -68,6 +68,7 @@ ARCHITECTURES = {
     "small_cnn": SmallCNN,
     "mlp": MLP,
     "focus_net": "course.models.focus_net:FocusNet",
+    "oriented_net": "course.models.oriented_net:OrientedNet",
     "banding_net": "course.models.banding_net:BandingNet",
 }
 

@@ -42,8 +42,22 @@ def test_constructed_circuits_are_exactly_equivariant(run):
 
 def test_trained_model_beats_the_trivial_answer(run):
     summary, _ = run
-    assert summary["focus_net_gain_over_baseline"] >= 0.05
-    assert summary["focus_net_test_pixel_accuracy"] > summary["focus_net_majority_baseline"]
+    assert summary["oriented_net_gain_over_baseline"] >= 0.1
+    assert summary["oriented_net_test_pixel_accuracy"] > summary["oriented_net_majority_baseline"]
+    assert summary["oriented_net_edge_pixel_accuracy"] >= 0.3  # guessing a direction: 1/8
+
+
+def test_the_trained_first_layer_has_rotation_families_and_the_in_focus_model_none(run):
+    summary, _ = run
+    assert summary["trained_conv1_rotation_families_3plus"] >= 2
+    assert summary["trained_conv1_largest_rotation_family"] >= 4
+    assert summary["focus_net_conv1_rotation_families"] == 0
+
+
+def test_turning_the_images_carries_one_family_member_onto_another(run):
+    summary, _ = run
+    assert summary["trained_rotation_test_mean"] >= 0.5
+    assert summary["trained_rotation_test_mean"] - summary["trained_rotation_test_unturned_mean"] >= 0.2
 
 
 def test_the_lesson_draws_its_figures(run):
