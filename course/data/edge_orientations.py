@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from course.data.natural_images import _gaussian_blur, natural_images
+from course.data.natural_images import gaussian_blur, natural_images
 
 
 def edge_orientation_labels(images: torch.Tensor, bins: int = 8, threshold: float = 0.05,
@@ -30,7 +30,7 @@ def edge_orientation_labels(images: torch.Tensor, bins: int = 8, threshold: floa
     Direction b covers (b - 1/2, b + 1/2) * 180/bins degrees (mod 180). Flat: the edge strength
     (square root of the structure tensor's larger eigenvalue, after a Gaussian blur of `sigma`
     pixels) is at most `threshold`. The outermost rows and columns use one-sided zero slope."""
-    smooth = _gaussian_blur(images.float(), sigma)
+    smooth = gaussian_blur(images.float(), sigma)
     gx, gy = torch.zeros_like(smooth), torch.zeros_like(smooth)
     gx[..., :, 1:-1] = (smooth[..., :, 2:] - smooth[..., :, :-2]) / 2
     gy[..., 1:-1, :] = (smooth[..., :-2, :] - smooth[..., 2:, :]) / 2  # y grows upwards on screen

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 BLUR_SIGMAS = (0.0, 1.0, 2.0)  # out-of-focus levels for the far layer, chosen per image
 
 
-def _gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of (N, C, H, W) with reflected borders.
 
     Written as a weighted sum of shifted copies (one per tap): for small images and many
@@ -95,7 +95,7 @@ def natural_images(n: int, size: int = 32, seed: int = 0, leaves: int = 20, retu
     for index, sigma in enumerate(BLUR_SIGMAS):
         chosen = level == index
         if sigma > 0 and chosen.any():
-            blurred[chosen] = _gaussian_blur(images[chosen], sigma)
+            blurred[chosen] = gaussian_blur(images[chosen], sigma)
     images, near_cover = blurred, torch.zeros(n, size, size)
     for _ in range(leaves - leaves // 2):
         alpha, value = _leaf(x, y, size, g, n)

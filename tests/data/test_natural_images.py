@@ -1,7 +1,7 @@
 """The natural-like image generator: seeded, in range, with edges, textures and blur where it says."""
 import torch
 
-from course.data.natural_images import _gaussian_blur, images_per_second, natural_images
+from course.data.natural_images import gaussian_blur, images_per_second, natural_images
 
 
 def test_images_are_rgb_in_range_and_deterministic_for_a_seed():
@@ -30,7 +30,7 @@ def test_focus_map_marks_sharp_regions_that_have_more_fine_detail():
 def test_blur_keeps_the_mean_and_removes_fine_stripes():
     stripes = torch.zeros(1, 1, 16, 16)
     stripes[..., ::2] = 1.0
-    blurred = _gaussian_blur(stripes, 2.0)
+    blurred = gaussian_blur(stripes, 2.0)
     torch.testing.assert_close(blurred.mean(), stripes.mean(), atol=1e-6, rtol=0)
     assert blurred.std() < 0.05 * stripes.std()
 
