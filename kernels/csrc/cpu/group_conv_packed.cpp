@@ -14,23 +14,27 @@
 // same tables: that addition is the sum over the G tied copies.
 //
 // Two ways to feed B to the register tiles (group_conv_tile.h):
-//   stride 1 ("flat"): an image is zero-padded once to Hp x Wp planes and the output pixels are
-//       numbered p*Wp + q; then the im2col row (c, r, s) of NR consecutive outputs is NR consecutive
-//       padded inputs, at offset c*Hp*Wp + r*Wp + s. No im2col copy at all; the surplus columns
-//       q >= Q are computed and dropped. The input gradient is then itself a stride-1 correlation
-//       (of dY padded by k-1-padding, with E transposed and turned by 180°), and the weight gradient
-//       reads A straight from the padded planes and B from dY transposed to (pixel, channel).
-//   any stride ("im2col"): a work item packs the im2col panels it needs (as conv2d_packed.cpp does),
-//       and the input gradient adds its patches back with col2im.
+//   "flat" (forward and weight grad at any stride, input grad at stride 1): an image is zero-padded
+//       once and, for stride sh x sw, split into sh*sw phase planes (PhaseLayout); then the im2col row
+//       (c, r, s) of L consecutive outputs of one output row is L consecutive values of one phase
+//       plane. A tile's NR columns are NV such segments of output rows; no im2col copy at all, and no
+//       surplus pixels when L divides Q. The input gradient is itself a stride-1 correlation (of dY
+//       padded by k-1-padding, with E transposed and turned by 180°), and the weight gradient reads A
+//       straight from the phase planes and B from dY transposed to (pixel, channel).
+//   "im2col" (input grad at stride > 1): a work item computes the patches dB of its input channels
+//       and adds them back with col2im (pixel_runs.h, shared with conv2d_packed.cpp).
 //
 // Work split (at::parallel_for; calls with little work stay on one thread, see grain()):
-//   forward, flat input grad  (image, block of pixel panels, block of output-channel panels)
+//   forward, flat input grad  (block of images, block of pixel panels, block of output-channel panels):
+//                             small images go several to an item, so a gathered panel of E serves more
+//                             pixels
 //   im2col input grad         (image, block of input channels): col2im adds into neighbouring pixels,
 //                             so a work item owns its dx planes
 //   weight grad               (chunk of images, block of input channels i): each chunk of images
 //                             accumulates into its own copy of dw (summed at the end); within a chunk
 //                             the blocks touch disjoint parts of dw (a column (c, t) with c = i*Gin + h
-//                             only ever lands in dw[:, i]).
+//                             only ever lands in dw[:, i]). An item takes its images one at a time, so
+//                             that the image's planes and transposed dY stay in the L2 cache.
 #include "group_conv_cpu.h"
 #include "group_conv_tile.h"
 
@@ -46,11 +50,8 @@ using namespace group_conv_detail;
 
 namespace {
 
-constexpr int64_t FORWARD_KC = 256;    // reduction block: the packed B slice of a block of panels stays in L2
-constexpr int64_t FORWARD_NB = 8;      // im2col path: pixel panels that share one gathered weight panel
-constexpr int64_t FLAT_KC = 512;      // stride-1 path: reduction block (the gathered panel of A stays in L1)
+constexpr int64_t FLAT_KC = 512;       // flat path: reduction indices per gather call
 constexpr int64_t BACKWARD_KC = 256;   // input grad: output channels per block
-constexpr int64_t WEIGHT_KC = 128;     // weight grad: pixels per block (the packed B panel stays in L1)
 
 // Smallest task worth a thread: starting and joining a parallel region costs microseconds (much more
 // on a busy machine), so small calls run on one thread. grain(work per item) is the number of work
@@ -112,138 +113,142 @@ void gather_filter_panel_transposed(const GroupConvGeometry& gg, const GroupTabl
     }
 }
 
-// --- the stride-1 fast path: "flat" images, no im2col ---------------------------------------------
-// With stride 1, zero-pad every input plane once into a buffer of Hp x Wp planes. Number the output
-// pixels by their place in that padded plane, f = p*Wp + q (columns q >= Q are surplus and dropped).
-// Then the im2col entry (c, r, s) of output pixel f is padded[c][f + r*Wp + s]: NR consecutive
-// outputs read NR consecutive inputs. So B needs no packing at all: its row (c, r, s) for a panel of
-// pixels starting at f0 is the padded plane itself, from f0 + offset[c, r, s].
+// --- the "flat" path: no im2col ------------------------------------------------------------------------
+// Zero-pad an image once and, for stride sh x sw, split every padded plane into sh*sw phase planes:
+// phase (a, b) holds the padded pixels (u*sh + a, v*sw + b), Hs x Ws of them (PhaseLayout). Then the
+// im2col entry (c, r, s) of output pixel (p, q) is the phase plane (r % sh, s % sw) of channel c at
+// (p + r/sh, q + s/sw): along an output row, consecutive outputs read consecutive values. B needs no
+// packing at all: a register tile takes its NR columns as NV segments of L consecutive output pixels
+// of one output row each (a row of Q pixels is ceil(Q/L) segments, the last one partly surplus), and
+// its row (c, r, s) is read from the phase planes at segment start + offset[c, r, s].
 
-template <typename T>
-struct PaddedPlanes {
-    std::unique_ptr<T[]> data;
-    int64_t Hp, Wp, plane;
+struct PhaseLayout {
+    int64_t H, W, top, left, sh, sw, Hs, Ws, plane, per_channel;
+    PhaseLayout(int64_t H_, int64_t W_, int64_t top_, int64_t left_, int64_t k, int64_t sh_, int64_t sw_, int64_t P,
+                int64_t Q)
+        : H(H_), W(W_), top(top_), left(left_), sh(sh_), sw(sw_), Hs(P + (k - 1) / sh_), Ws(Q + (k - 1) / sw_),
+          plane(Hs * Ws), per_channel(sh_ * sw_ * Hs * Ws) {}
+    // zeros that must follow the last plane: a segment of the last output row reads up to L - 1 values
+    // past the row's end.
+    int64_t slack() const { return Ws + 64; }
 };
 
-// planes of H x W with `top`/`left` zeros before and enough after to make Hp x Wp, plus `slack` zeros at the end.
+// One input plane (H x W) into its sh*sw phase planes (dst: per_channel values).
 template <typename T>
-PaddedPlanes<T> pad_planes(const T* src, int64_t planes, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp,
-                           int64_t Wp, int64_t slack) {
-    PaddedPlanes<T> out{std::unique_ptr<T[]>(new T[planes * Hp * Wp + slack]), Hp, Wp, Hp * Wp};
-    T* dst = out.data.get();
-    std::fill(dst + planes * Hp * Wp, dst + planes * Hp * Wp + slack, T(0));
-    at::parallel_for(0, planes, grain(double(Hp * Wp), MIN_TASK_COPIES), [&](int64_t begin, int64_t end) {
-        for (int64_t c = begin; c < end; ++c) {
-            T* d = dst + c * Hp * Wp;
-            const T* s = src + c * H * W;
-            std::fill(d, d + top * Wp, T(0));
-            for (int64_t h = 0; h < H; ++h) {
-                T* row = d + (top + h) * Wp;
-                std::fill(row, row + left, T(0));
-                std::copy(s + h * W, s + (h + 1) * W, row + left);
-                std::fill(row + left + W, row + Wp, T(0));
+void pad_plane(const PhaseLayout& lay, const T* src, T* dst) {
+    for (int64_t b = 0; b < lay.sw; ++b) {
+        // the columns v of phase b inside the image, 0 <= v*sw + first < W: [lo, hi)
+        const int64_t first = b - lay.left;
+        const int64_t lo = std::min(lay.Ws, first >= 0 ? int64_t(0) : (-first + lay.sw - 1) / lay.sw);
+        const int64_t hi = std::max(lo, std::min(lay.Ws, lay.W - first <= 0 ? int64_t(0) : (lay.W - first - 1) / lay.sw + 1));
+        for (int64_t a = 0; a < lay.sh; ++a) {
+            T* d = dst + (a * lay.sw + b) * lay.plane;
+            for (int64_t u = 0; u < lay.Hs; ++u) {
+                T* row = d + u * lay.Ws;
+                const int64_t h = u * lay.sh + a - lay.top;
+                if (h < 0 || h >= lay.H) {
+                    std::fill(row, row + lay.Ws, T(0));
+                    continue;
+                }
+                const T* x_col = src + h * lay.W + first;  // row[v] = x_col[v*sw]
+                std::fill(row, row + lo, T(0));
+                if (lay.sw == 1) {
+                    std::copy(x_col + lo, x_col + hi, row + lo);
+                } else if (lay.sw == 2) {  // a constant step: the compiler vectorises the de-interleave
+                    for (int64_t v = lo; v < hi; ++v) row[v] = x_col[2 * v];
+                } else {
+                    for (int64_t v = lo; v < hi; ++v) row[v] = x_col[v * lay.sw];
+                }
+                std::fill(row + hi, row + lay.Ws, T(0));
             }
-            std::fill(d + (top + H) * Wp, d + Hp * Wp, T(0));
         }
-    });
-    return out;
-}
-
-// One image's planes, padded as pad_planes does, into dst (Hp*Wp per plane; the caller leaves slack after).
-template <typename T>
-void pad_image(const T* src, int64_t planes, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp, int64_t Wp,
-               T* dst) {
-    for (int64_t c = 0; c < planes; ++c) {
-        T* d = dst + c * Hp * Wp;
-        const T* s = src + c * H * W;
-        std::fill(d, d + top * Wp, T(0));
-        for (int64_t h = 0; h < H; ++h) {
-            T* row = d + (top + h) * Wp;
-            std::fill(row, row + left, T(0));
-            std::copy(s + h * W, s + (h + 1) * W, row + left);
-            std::fill(row + left + W, row + Wp, T(0));
-        }
-        std::fill(d + (top + H) * Wp, d + Hp * Wp, T(0));
     }
 }
 
-// offset[(c*k + r)*k + s] = c*plane + r*Wp + s.
-inline std::vector<int64_t> tap_offsets(int64_t channels, int64_t k, int64_t plane, int64_t Wp) {
+// offset[(c*k + r)*k + s]: where the im2col entry (c, r, s) of output pixel (0, 0) lies; that of
+// output pixel (p, q) is p*Ws + q further on.
+inline std::vector<int64_t> tap_offsets(const PhaseLayout& lay, int64_t channels, int64_t k) {
     std::vector<int64_t> offset(channels * k * k);
     for (int64_t c = 0; c < channels; ++c)
         for (int64_t r = 0; r < k; ++r)
-            for (int64_t s = 0; s < k; ++s) offset[(c * k + r) * k + s] = c * plane + r * Wp + s;
+            for (int64_t s = 0; s < k; ++s)
+                offset[(c * k + r) * k + s] = c * lay.per_channel + ((r % lay.sh) * lay.sw + s % lay.sw) * lay.plane +
+                                              (r / lay.sh) * lay.Ws + s / lay.sw;
     return offset;
 }
 
-// y[n, m, p, q] = bias_of(m) + sum_{c, r, s} A[m, (c*k + r)*k + s] * padded[n, c, p + r, q + s]:
-// a stride-1 correlation of x (N, Cx, H, W), zero-padded by top/left (and as much bottom/right),
-// giving Mo output planes of P x Q, where gather(row0, m_valid, i0, kc, a) writes the MR x kc panel
-// of A for rows row0.. and reduction indices i0.. (a[i*MR + m]).
+// y[n, m, p, q] = bias_of(m) + sum_{c, r, s} A[m, (c*k + r)*k + s] * padded[n, c, p*sh + r, q*sw + s]:
+// a correlation of x (N, Cx, H, W), laid out by `lay` (padding, stride), giving Mo output planes of
+// P x Q, where gather(row0, m_valid, i0, kc, a) writes the MR x kc panel of A for rows row0.. and
+// reduction indices i0.. (a[i*MR + m]).
 // Work items: (image, block of pixel panels, block of row panels). An item pads its image into a
 // buffer of its thread (kept for the next item of the same image), and a gathered panel of A serves
 // every pixel panel of the item.
-template <typename T, class Gather, class BiasOf>
-void flat_correlation(const T* x, int64_t N, int64_t Cx, int64_t H, int64_t W, int64_t top, int64_t left, int64_t k,
-                      int64_t Mo, int64_t P, int64_t Q, const Gather& gather, const BiasOf& bias_of, bool has_bias, T* y) {
-    constexpr int MR = FlatTile<T>::MR, NV = FlatTile<T>::NV, NR = FlatTile<T>::NR;
-    const int64_t Wp = Q + k - 1, Hp = P + k - 1, plane = Hp * Wp;
-    const int64_t CRS = Cx * k * k, F = (P - 1) * Wp + Q;
-    const std::vector<int64_t> offset = tap_offsets(Cx, k, plane, Wp);
-    const int64_t m_panels = ceil_div(Mo, MR), f_panels = ceil_div(F, NR);
-    // As many pixel panels per item as possible (a whole image) while there are still a few items
-    // per thread; blocks of about equal size.
-    const int64_t p_blocks = std::min(f_panels, ceil_div(4 * at::get_num_threads(), N));
-    const int64_t nb = ceil_div(f_panels, p_blocks), blocks = N * p_blocks;
-    const int64_t m_blocks = std::min<int64_t>(m_panels, std::max<int64_t>(1, ceil_div(4 * at::get_num_threads(), blocks)));
+template <typename T, int MR, int NV, class Gather, class BiasOf>
+void flat_correlation(const T* x, int64_t N, int64_t Cx, const PhaseLayout& lay, int64_t k, int64_t Mo, int64_t P,
+                      int64_t Q, const Gather& gather, const BiasOf& bias_of, bool has_bias, T* y) {
+    constexpr int L = Tile<T>::L, NR = L * NV;
+    const int64_t CRS = Cx * k * k, image = Cx * lay.per_channel;
+    const std::vector<int64_t> offset = tap_offsets(lay, Cx, k);
+    const int64_t row_segments = ceil_div(Q, L), segments = P * row_segments;
+    const int64_t m_panels = ceil_div(Mo, MR), f_panels = ceil_div(segments, NV), threads = at::get_num_threads();
+    // Small images: an item takes several (their padded planes together in at most 512 KiB), so that a
+    // gathered panel of A serves more pixels. Then as many pixel panels per item as possible (whole
+    // images) while there are still a few items per thread; blocks of about equal size.
+    const int64_t images = std::max<int64_t>(1, std::min<int64_t>((int64_t(512) << 10) / int64_t(image * sizeof(T)),
+                                                                  ceil_div(N, 4 * threads)));
+    const int64_t image_blocks = ceil_div(N, images);
+    const int64_t p_blocks = images > 1 ? 1 : std::min(f_panels, ceil_div(4 * threads, N));
+    const int64_t nb = ceil_div(f_panels, p_blocks), blocks = image_blocks * p_blocks;
+    const int64_t m_blocks = std::min<int64_t>(m_panels, std::max<int64_t>(1, ceil_div(4 * threads, blocks)));
     const int64_t m_per_block = ceil_div(m_panels, m_blocks);
 
-    const double item_flops = 2.0 * m_per_block * MR * CRS * nb * NR;
+    const double item_flops = 2.0 * m_per_block * MR * CRS * images * nb * NR;
     at::parallel_for(0, blocks * m_blocks, grain(item_flops), [&](int64_t begin, int64_t end) {
-        // The reduction is cut into blocks of FLAT_KC so that the gathered panel of A stays in L1;
-        // the tiles of the item's pixel panels wait in `tiles` between blocks.
-        std::vector<T> a_panel(std::min(CRS, FLAT_KC) * MR), tiles(nb * MR * NR);
-        std::vector<T> padded(Cx * plane + NR + Wp);  // slack: the surplus columns of the last panel read past the end
+        // The whole reduction of MR rows of A is gathered once per row panel (MR x CRS values, read in
+        // sequence from L2) and serves every pixel panel of the item; a tile is finished in registers in
+        // one pass over the reduction and copied out at once.
+        std::vector<T> a_panel(CRS * MR);
+        std::vector<T> padded(images * image + lay.slack(), T(0));
+        T tile[MR * NR];
         int64_t padded_image = -1;
         for (int64_t item = begin; item < end; ++item) {
             const int64_t block = item / m_blocks, mb = item % m_blocks;
-            const int64_t n = block / p_blocks, jp0 = (block % p_blocks) * nb, jp1 = std::min(f_panels, jp0 + nb);
+            const int64_t ib = block / p_blocks, jp0 = (block % p_blocks) * nb, jp1 = std::min(f_panels, jp0 + nb);
+            const int64_t n0 = ib * images, n1 = std::min(N, n0 + images);
             const int64_t mp0 = mb * m_per_block, mp1 = std::min(m_panels, mp0 + m_per_block);
-            if (padded_image != n) {
-                pad_image(x + n * Cx * H * W, Cx, H, W, top, left, Hp, Wp, padded.data());
-                std::fill(padded.begin() + Cx * plane, padded.end(), T(0));
-                padded_image = n;
+            if (jp0 >= jp1 || mp0 >= mp1) continue;
+            if (padded_image != ib) {
+                for (int64_t c = 0; c < (n1 - n0) * Cx; ++c)
+                    pad_plane(lay, x + (n0 * Cx + c) * lay.H * lay.W, padded.data() + c * lay.per_channel);
+                padded_image = ib;
             }
             for (int64_t mp = mp0; mp < mp1; ++mp) {
                 const int64_t row0 = mp * MR;
                 const int m_valid = int(std::min<int64_t>(MR, Mo - row0));
                 T bias_rows[MR];
                 for (int m = 0; m < MR; ++m) bias_rows[m] = (has_bias && m < m_valid) ? bias_of(row0 + m) : T(0);
-                for (int64_t kc0 = 0; kc0 < CRS; kc0 += FLAT_KC) {
-                    const int64_t kc = std::min(FLAT_KC, CRS - kc0);
-                    gather(row0, m_valid, kc0, kc, a_panel.data());
-                    for (int64_t jp = jp0; jp < jp1; ++jp)
-                        tile_kernel<T, MR, NV>(kc, PackedA<T, MR>{a_panel.data()}, padded.data() + jp * NR,
-                                               TableRows{offset.data() + kc0}, tiles.data() + (jp - jp0) * MR * NR, NR,
-                                               has_bias ? bias_rows : nullptr, kc0 > 0, MR, NR);
-                }
-                // Keep the real output pixels: the tiles' columns in runs along output rows.
-                T* out = y + (n * Mo + row0) * P * Q;
-                for (int64_t f = jp0 * NR; f < std::min(F, jp1 * NR);) {
-                    const int64_t p = f / Wp, q = f % Wp;
-                    const int64_t length = std::min(Wp - q, std::min(F, jp1 * NR) - f);  // to the row's end
-                    if (q < Q) {
-                        const int64_t keep = std::min(length, Q - q);
-                        for (int64_t j = 0; j < keep;) {  // within one tile at a time
-                            const int64_t column = f + j - jp0 * NR, tile = column / NR, in_tile = column % NR;
-                            const int64_t run = std::min(keep - j, NR - in_tile);
-                            const T* src = tiles.data() + tile * MR * NR + in_tile;
+                for (int64_t kc0 = 0; kc0 < CRS; kc0 += FLAT_KC)
+                    gather(row0, m_valid, kc0, std::min(FLAT_KC, CRS - kc0), a_panel.data() + kc0 * MR);
+                for (int64_t n = n0; n < n1; ++n) {
+                    T* out = y + (n * Mo + row0) * P * Q;
+                    for (int64_t jp = jp0; jp < jp1; ++jp) {
+                        const T* segment[NV];
+                        for (int v = 0; v < NV; ++v) {
+                            const int64_t s = std::min(jp * NV + v, segments - 1);  // surplus segments: any valid one
+                            segment[v] = padded.data() + (n - n0) * image + (s / row_segments) * lay.Ws +
+                                         (s % row_segments) * L;
+                        }
+                        segment_tile<T, MR, NV>(CRS, a_panel.data(), segment, offset.data(), tile,
+                                                has_bias ? bias_rows : nullptr, false);
+                        // Keep the real output pixels: each segment's first min(L, Q - q0) columns.
+                        for (int v = 0; v < NV && jp * NV + v < segments; ++v) {
+                            const int64_t s = jp * NV + v, p = s / row_segments, q0 = (s % row_segments) * L;
+                            const int64_t count = std::min<int64_t>(L, Q - q0);
                             for (int m = 0; m < m_valid; ++m)
-                                std::copy(src + m * NR, src + m * NR + run, out + m * P * Q + p * Q + q + j);
-                            j += run;
+                                std::copy(tile + m * NR + v * L, tile + m * NR + v * L + count, out + m * P * Q + p * Q + q0);
                         }
                     }
-                    f += length;
                 }
             }
         }
@@ -274,95 +279,114 @@ void gather_flipped_transposed_panel(const GroupConvGeometry& gg, const GroupTab
     }
 }
 
+// Tile shape of a correlation with Mo output planes: FlatTile's (wider rows, fewer broadcasts per
+// multiply-add) unless Tile's taller rows waste clearly fewer rows on the last panel.
 template <typename T>
+bool use_tall_tile(int64_t Mo) {
+    return 10 * ceil_div(Mo, Tile<T>::MR) * Tile<T>::MR < 9 * ceil_div(Mo, FlatTile<T>::MR) * FlatTile<T>::MR;
+}
+
+template <typename T, int MR, int NV>
 void forward_flat(const GroupConvGeometry& gg, const GroupTables& tables, const T* x, const T* w, const T* b, T* y) {
     const Conv2dGeometry& g = gg.conv;
     auto gather = [&](int64_t row0, int m_valid, int64_t crs0, int64_t kc, T* a) {
-        gather_filter_panel<T, FlatTile<T>::MR>(gg, tables, w, row0, m_valid, crs0, kc, a);
+        gather_filter_panel<T, MR>(gg, tables, w, row0, m_valid, crs0, kc, a);
     };
     auto bias_of = [&](int64_t row) { return b[row / gg.order]; };
-    flat_correlation<T>(x, g.N, g.C, g.H, g.W, g.ph, g.pw, gg.k, g.K, g.P, g.Q, gather, bias_of, b != nullptr, y);
+    const PhaseLayout lay(g.H, g.W, g.ph, g.pw, gg.k, g.sh, g.sw, g.P, g.Q);
+    flat_correlation<T, MR, NV>(x, g.N, g.C, lay, gg.k, g.K, g.P, g.Q, gather, bias_of, b != nullptr, y);
 }
 
 // dx = the stride-1 correlation of dY, zero-padded by k-1-padding, with the turned, transposed bank.
-template <typename T>
+template <typename T, int MR, int NV>
 void input_grad_flat(const GroupConvGeometry& gg, const GroupTables& tables, const T* dy, const T* w, T* dx) {
     const Conv2dGeometry& g = gg.conv;
     auto gather = [&](int64_t c0, int m_valid, int64_t i0, int64_t kc, T* a) {
-        gather_flipped_transposed_panel<T, FlatTile<T>::MR>(gg, tables, w, c0, m_valid, i0, kc, a);
+        gather_flipped_transposed_panel<T, MR>(gg, tables, w, c0, m_valid, i0, kc, a);
     };
     auto no_bias = [](int64_t) { return T(0); };
-    flat_correlation<T>(dy, g.N, g.K, g.P, g.Q, gg.k - 1 - g.ph, gg.k - 1 - g.pw, gg.k, g.C, g.H, g.W, gather, no_bias,
-                        false, dx);
+    const PhaseLayout lay(g.P, g.Q, gg.k - 1 - g.ph, gg.k - 1 - g.pw, gg.k, 1, 1, g.H, g.W);
+    flat_correlation<T, MR, NV>(dy, g.N, g.K, lay, gg.k, g.C, g.H, g.W, gather, no_bias, false, dx);
 }
 
-// dE[row, (c, r, s)] = sum_{n, f} dY[n, row, f] * padded[n, c][f + r*Wp + s] over the flat pixels f
-// (the surplus columns of dY are zero). A tile has MR columns (c, r, s) of dE as rows, read straight
-// from the padded planes, and NR output channels as columns, read from dY transposed to
-// (f, output channel) so that NR channels of one pixel are contiguous. Tile shape MR x NV vectors:
-// FlatTile's when there are enough output channels to fill its wider rows, else Tile's.
+// dE[row, (c, r, s)] = sum_{n, p, q} dY[n, row, p, q] * padded[n, c][(p, q) + offset[c, r, s]] in the phase
+// layout (any stride). A tile has MR columns (c, r, s) of dE as rows, read straight from the phase planes,
+// and NR output channels as columns, read from dY transposed to (pixel, channel) so that NR channels of
+// one pixel are contiguous. A work item runs through its images one at a time (the image's planes and
+// transposed dY stay in L2 while every column tile of the item uses them) and adds each finished tile
+// into dw through the tables. Tile shape MR x NV vectors: FlatTile's when there are enough output
+// channels to fill its wider rows, else Tile's.
 template <typename T, int MR, int NV>
 void weight_grad_flat_tiled(const GroupConvGeometry& gg, const GroupTables& tables, const T* dy, const T* x, T* dw) {
     constexpr int NR = Tile<T>::L * NV;
     const Conv2dGeometry& g = gg.conv;
-    const int64_t kk = gg.k * gg.k, M = g.K, PQ = g.PQ(), Gin = gg.group_in, units = g.C / Gin;
-    const PaddedPlanes<T> padded = pad_planes(x, g.N * g.C, g.H, g.W, g.ph, g.pw, g.H + 2 * g.ph, g.W + 2 * g.pw, 0);
-    const int64_t Wp = padded.Wp, F = (g.P - 1) * Wp + g.Q, Mp = ceil_div(M, NR) * NR;
-    const std::vector<int64_t> offset = tap_offsets(g.C, gg.k, padded.plane, Wp);
-
-    // dy_t[((n*J + jp)*F + f)*NR + j] = dY[n, jp*NR + j, f] (zero for surplus columns and channels >= M):
-    // the panel of NR output channels that a tile reads is one sequential stream.
-    const int64_t J = Mp / NR;
-    std::unique_ptr<T[]> dy_t(new T[g.N * J * F * NR]);
-    at::parallel_for(0, g.N * J, grain(double(F * NR), MIN_TASK_COPIES), [&](int64_t begin, int64_t end) {
-        for (int64_t njp = begin; njp < end; ++njp) {
-            const int64_t n = njp / J, j0 = (njp % J) * NR;
-            T* dst = dy_t.get() + njp * F * NR;
-            std::fill(dst, dst + F * NR, T(0));
-            const T* src = dy + (n * M + j0) * PQ;
-            const int64_t channels = std::min<int64_t>(NR, M - j0);
-            // 4 channels at a time: 4 read streams (planes often lie 4 KiB apart, the same L1 set)
-            for (int64_t jb = 0; jb < channels; jb += 4) {
-                const int64_t width = std::min<int64_t>(4, channels - jb);
-                for (int64_t p = 0; p < g.P; ++p)
-                    for (int64_t q = 0; q < g.Q; ++q)
-                        for (int64_t j = jb; j < jb + width; ++j) dst[(p * Wp + q) * NR + j] = src[j * PQ + p * g.Q + q];
-            }
-        }
+    const int64_t kk = gg.k * gg.k, M = g.K, PQ = g.PQ(), Gin = gg.group_in, G = gg.order, units = g.C / Gin;
+    const PhaseLayout lay(g.H, g.W, g.ph, g.pw, gg.k, g.sh, g.sw, g.P, g.Q);
+    const int64_t image = g.C * lay.per_channel, Mp = ceil_div(M, NR) * NR;
+    std::unique_ptr<T[]> padded(new T[g.N * image + lay.slack()]);
+    std::fill(padded.get() + g.N * image, padded.get() + g.N * image + lay.slack(), T(0));
+    at::parallel_for(0, g.N * g.C, grain(double(lay.per_channel), MIN_TASK_COPIES), [&](int64_t begin, int64_t end) {
+        for (int64_t nc = begin; nc < end; ++nc) pad_plane(lay, x + nc * g.H * g.W, padded.get() + nc * lay.per_channel);
     });
+    const std::vector<int64_t> offset = tap_offsets(lay, g.C, gg.k);
 
-    const int64_t threads = at::get_num_threads();
-    const int64_t chunk = ceil_div(g.N, std::min<int64_t>(g.N, threads)), n_chunks = ceil_div(g.N, chunk);
-    const int64_t i_blocks = std::min<int64_t>(units, std::max<int64_t>(1, ceil_div(4 * threads, n_chunks)));
+    // Work items: (chunk of images, block of input channels i). A small lifting layer (few columns per i,
+    // a small dw): one block, the batch cut into more chunks instead.
+    const int64_t threads = at::get_num_threads(), J = Mp / NR, weight_numel = (M / G) * g.C * kk;
+    const bool by_images = Gin == 1 && weight_numel <= (1 << 16);
+    const int64_t wanted_chunks = (by_images && threads > 1) ? 4 * threads : threads;
+    const int64_t chunk = ceil_div(g.N, std::min<int64_t>(g.N, wanted_chunks)), n_chunks = ceil_div(g.N, chunk);
+    // (Each block of an image transposes the image's dY again: one thread takes one block.)
+    const int64_t i_blocks = (by_images || threads == 1) ? 1
+                                                         : std::min<int64_t>(units, std::max<int64_t>(1, ceil_div(4 * threads, n_chunks)));
     const int64_t per_block = ceil_div(units, i_blocks);
-    const int64_t weight_numel = (M / gg.order) * g.C * kk;
     std::vector<T> partial((n_chunks - 1) * weight_numel, T(0));
     std::fill(dw, dw + weight_numel, T(0));
 
-    const double item_flops = 2.0 * chunk * per_block * Gin * kk * Mp * F;
+    const double item_flops = 2.0 * chunk * per_block * Gin * kk * Mp * PQ;
     at::parallel_for(0, n_chunks * i_blocks, grain(item_flops), [&](int64_t begin, int64_t end) {
         T tile[MR * NR];
-        RowsA<T, MR> rows;
-        rows.step = 1;
+        const T* rows[MR];
+        // dy_t[(jp*PQ + pq)*NR + j] = dY[n, jp*NR + j, pq] (zero for channels >= M), one image at a time: the
+        // panel of NR output channels that a tile reads is one sequential stream.
+        std::unique_ptr<T[]> dy_t(new T[J * PQ * NR]);
+        int64_t column[MR][8];  // column[m][g]: where E[o*G + g, col0 + m] lies in w[o]
         for (int64_t item = begin; item < end; ++item) {
             const int64_t ch = item / i_blocks, i0 = (item % i_blocks) * per_block, i1 = std::min(units, i0 + per_block);
             if (i0 >= i1) continue;
             T* out = ch == 0 ? dw : partial.data() + (ch - 1) * weight_numel;
             const int64_t col_end = i1 * Gin * kk;
-            for (int64_t col0 = i0 * Gin * kk; col0 < col_end; col0 += MR) {
-                const int m_valid = int(std::min<int64_t>(MR, col_end - col0));
-                for (int64_t j0 = 0; j0 < M; j0 += NR) {
-                    std::fill(tile, tile + MR * NR, T(0));
-                    for (int64_t n = ch * chunk; n < std::min(g.N, (ch + 1) * chunk); ++n) {
-                        const T* x_n = padded.data.get() + n * g.C * padded.plane;
-                        for (int m = 0; m < MR; ++m) rows.rows[m] = x_n + offset[col0 + std::min(m, m_valid - 1)];
-                        tile_kernel<T, MR, NV>(F, rows, dy_t.get() + (n * J + j0 / NR) * F * NR, StridedRows{NR}, tile, NR, nullptr, true,
-                                       m_valid, NR);
+            for (int64_t n = ch * chunk; n < std::min(g.N, (ch + 1) * chunk); ++n) {
+                const T* x_n = padded.get() + n * image;
+                for (int64_t jp = 0; jp < J; ++jp) {
+                    const int64_t j0 = jp * NR, channels = std::min<int64_t>(NR, M - j0);
+                    T* dst = dy_t.get() + jp * PQ * NR;
+                    const T* src = dy + (n * M + j0) * PQ;
+                    if (channels < NR) std::fill(dst, dst + PQ * NR, T(0));
+                    // 4 channels at a time: 4 read streams (planes often lie 4 KiB apart, the same L1 set)
+                    for (int64_t jb = 0; jb < channels; jb += 4) {
+                        const int64_t width = std::min<int64_t>(4, channels - jb);
+                        for (int64_t pq = 0; pq < PQ; ++pq)
+                            for (int64_t j = jb; j < jb + width; ++j) dst[pq * NR + j] = src[j * PQ + pq];
                     }
-                    const int n_valid = int(std::min<int64_t>(NR, M - j0));
-                    for (int m = 0; m < m_valid; ++m) {  // add into dw through the tables: the sum over the tied copies
-                        const int64_t c = (col0 + m) / kk, t = (col0 + m) % kk;
-                        for (int j = 0; j < n_valid; ++j) out[tables.offset(gg, j0 + j, c, t)] += tile[m * NR + j];
+                }
+                for (int64_t col0 = i0 * Gin * kk; col0 < col_end; col0 += MR) {
+                    const int m_valid = int(std::min<int64_t>(MR, col_end - col0));
+                    for (int m = 0; m < MR; ++m) rows[m] = x_n + offset[col0 + std::min(m, m_valid - 1)];
+                    for (int m = 0; m < m_valid; ++m) {
+                        const int64_t c = (col0 + m) / kk, t = (col0 + m) % kk, h = c % Gin;
+                        for (int64_t e = 0; e < G; ++e)
+                            column[m][e] = (c - h + tables.channel[e * Gin + h]) * kk + tables.tap[e * kk + t];
+                    }
+                    for (int64_t j0 = 0; j0 < M; j0 += NR) {
+                        std::fill(tile, tile + MR * NR, T(0));
+                        rows_tile<T, MR, NV>(g.P, g.Q, lay.Ws, rows, dy_t.get() + (j0 / NR) * PQ * NR, tile);
+                        const int n_valid = int(std::min<int64_t>(NR, M - j0));
+                        for (int j = 0; j < n_valid; ++j) {  // add into dw through the tables: the sum over the tied copies
+                            const int64_t row = j0 + j, o = row / G, e = row % G;
+                            T* w_o = out + o * g.C * kk;
+                            for (int m = 0; m < m_valid; ++m) w_o[column[m][e]] += tile[m * NR + j];
+                        }
                     }
                 }
             }
@@ -390,58 +414,12 @@ void weight_grad_flat(const GroupConvGeometry& gg, const GroupTables& tables, co
 
 template <typename T>
 void group_conv_forward_cpu(const GroupConvGeometry& gg, const T* x, const T* w, const T* b, T* y) {
-    constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
-    const Conv2dGeometry& g = gg.conv;
-    if (g.N == 0) return;  // an empty batch: nothing to write
+    if (gg.conv.N == 0) return;  // an empty batch: nothing to write
     const GroupTables tables(gg);
-    if (g.sh == 1 && g.sw == 1) return forward_flat(gg, tables, x, w, b, y);
-    const int64_t kk = gg.k * gg.k, CRS = g.C * kk, PQ = g.PQ(), M = g.K, HW = g.H * g.W;
-    const int64_t m_panels = ceil_div(M, MR), n_panels = ceil_div(PQ, NR);
-    const int64_t nb = std::min(FORWARD_NB, n_panels), p_blocks = ceil_div(n_panels, nb);
-    const int64_t blocks = g.N * p_blocks;
-    const int64_t m_blocks = std::min<int64_t>(m_panels, std::max<int64_t>(1, ceil_div(4 * at::get_num_threads(), blocks)));
-    const int64_t m_per_block = ceil_div(m_panels, m_blocks);
-    const int64_t max_runs = NR + 1;
-
-    const double item_flops = 2.0 * m_per_block * MR * CRS * nb * NR;
-    at::parallel_for(0, blocks * m_blocks, grain(item_flops), [&](int64_t begin, int64_t end) {
-        std::vector<T> b_packed(FORWARD_KC * NR * nb), a_panel(FORWARD_KC * MR);
-        std::vector<Run> runs(nb * max_runs);
-        std::vector<int64_t> n_runs(nb);
-        for (int64_t item = begin; item < end; ++item) {
-            const int64_t block = item / m_blocks, mb = item % m_blocks;
-            const int64_t n = block / p_blocks, jp0 = (block % p_blocks) * nb, jp1 = std::min(n_panels, jp0 + nb);
-            const int64_t mp0 = mb * m_per_block, mp1 = std::min(m_panels, mp0 + m_per_block);
-            if (mp0 >= mp1) continue;
-            const T* x_n = x + n * g.C * HW;
-            for (int64_t jp = jp0; jp < jp1; ++jp)
-                n_runs[jp - jp0] = pixel_runs(g, jp * NR, std::min<int64_t>(NR, PQ - jp * NR), runs.data() + (jp - jp0) * max_runs);
-            for (int64_t kc0 = 0; kc0 < CRS; kc0 += FORWARD_KC) {
-                const int64_t kc = std::min(FORWARD_KC, CRS - kc0);
-                for (int64_t jp = jp0; jp < jp1; ++jp) {  // pack B[kc0 .. kc0+kc, panel]
-                    const int n_valid = int(std::min<int64_t>(NR, PQ - jp * NR));
-                    T* dst = b_packed.data() + (jp - jp0) * FORWARD_KC * NR;
-                    for (int64_t i = 0; i < kc; ++i) {
-                        const int64_t crs = kc0 + i, c = crs / kk, t = crs % kk;
-                        T* row = dst + i * NR;
-                        gather_row(g, x_n + c * HW, runs.data() + (jp - jp0) * max_runs, n_runs[jp - jp0], t / gg.k, t % gg.k, row, 1);
-                        for (int j = n_valid; j < NR; ++j) row[j] = T(0);
-                    }
-                }
-                for (int64_t mp = mp0; mp < mp1; ++mp) {
-                    const int64_t row0 = mp * MR;
-                    const int m_valid = int(std::min<int64_t>(MR, M - row0));
-                    gather_filter_panel<T, MR>(gg, tables, w, row0, m_valid, kc0, kc, a_panel.data());
-                    T bias_rows[MR];
-                    for (int m = 0; m < MR; ++m) bias_rows[m] = (b && m < m_valid) ? b[(row0 + m) / gg.order] : T(0);
-                    for (int64_t jp = jp0; jp < jp1; ++jp)
-                        micro_tile<T>(kc, a_panel.data(), b_packed.data() + (jp - jp0) * FORWARD_KC * NR,
-                                      y + (n * M + row0) * PQ + jp * NR, PQ, b ? bias_rows : nullptr, kc0 > 0, m_valid,
-                                      int(std::min<int64_t>(NR, PQ - jp * NR)));
-                }
-            }
-        }
-    });
+    if (use_tall_tile<T>(gg.conv.K))
+        forward_flat<T, Tile<T>::MR, Tile<T>::NV>(gg, tables, x, w, b, y);
+    else
+        forward_flat<T, FlatTile<T>::MR, FlatTile<T>::NV>(gg, tables, x, w, b, y);
 }
 
 template <typename T>
@@ -450,7 +428,11 @@ void group_conv_input_grad_cpu(const GroupConvGeometry& gg, const T* dy, const T
     const Conv2dGeometry& g = gg.conv;
     if (g.N == 0) return;
     const GroupTables tables(gg);
-    if (g.sh == 1 && g.sw == 1 && g.ph < gg.k && g.pw < gg.k) return input_grad_flat(gg, tables, dy, w, dx);
+    if (g.sh == 1 && g.sw == 1 && g.ph < gg.k && g.pw < gg.k) {
+        if (use_tall_tile<T>(g.C))
+            return input_grad_flat<T, Tile<T>::MR, Tile<T>::NV>(gg, tables, dy, w, dx);
+        return input_grad_flat<T, FlatTile<T>::MR, FlatTile<T>::NV>(gg, tables, dy, w, dx);
+    }
     const int64_t kk = gg.k * gg.k, PQ = g.PQ(), M = g.K, HW = g.H * g.W;
     const int64_t n_panels = ceil_div(PQ, NR), ld = n_panels * NR, tail0 = (PQ / NR) * NR;
     const int64_t c_blocks = std::min<int64_t>(g.C, std::max<int64_t>(1, ceil_div(4 * at::get_num_threads(), g.N)));
@@ -458,8 +440,8 @@ void group_conv_input_grad_cpu(const GroupConvGeometry& gg, const T* dy, const T
 
     at::parallel_for(0, g.N * c_blocks, grain(2.0 * cb * kk * M * PQ), [&](int64_t begin, int64_t end) {
         std::vector<T> a_panel(BACKWARD_KC * MR), d_patches(MR * ld), tail(tail0 < PQ ? M * NR : 0);
-        std::vector<Run> runs(g.P + 1);
-        const int64_t n_runs = pixel_runs(g, 0, PQ, runs.data());
+        std::vector<PixelRun> runs(g.P + 1);
+        const int n_runs = split_into_runs(g, 0, PQ, runs.data());
         for (int64_t item = begin; item < end; ++item) {
             const int64_t n = item / c_blocks, c0 = (item % c_blocks) * cb, c1 = std::min(g.C, c0 + cb);
             if (c0 >= c1) continue;
@@ -482,78 +464,11 @@ void group_conv_input_grad_cpu(const GroupConvGeometry& gg, const T* dy, const T
                 }
                 for (int m = 0; m < m_valid; ++m) {  // col2im
                     const int64_t crs = crs0 + m, c = crs / kk, t = crs % kk;
-                    scatter_row(g, dx_n + c * HW, runs.data(), n_runs, t / gg.k, t % gg.k, d_patches.data() + m * ld);
+                    scatter_patch_row(g, dx_n + c * HW, runs.data(), n_runs, t / gg.k, t % gg.k, d_patches.data() + m * ld);
                 }
             }
         }
     });
-}
-
-// The general weight gradient (any stride): im2col panels of B packed per block of pixels.
-template <typename T>
-void weight_grad_im2col(const GroupConvGeometry& gg, const GroupTables& tables, const T* dy, const T* x, T* dw) {
-    constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
-    const Conv2dGeometry& g = gg.conv;
-    const int64_t kk = gg.k * gg.k, PQ = g.PQ(), M = g.K, HW = g.H * g.W, Gin = gg.group_in;
-    const int64_t m_panels = ceil_div(M, MR), units = g.C / Gin;  // units: the input channels i of w
-    const int64_t threads = at::get_num_threads();
-    const int64_t chunk = ceil_div(g.N, std::min<int64_t>(g.N, threads)), n_chunks = ceil_div(g.N, chunk);
-    const int64_t i_blocks = std::min<int64_t>(units, std::max<int64_t>(1, ceil_div(4 * threads, n_chunks)));
-    const int64_t per_block = ceil_div(units, i_blocks);
-    const int64_t weight_numel = (M / gg.order) * g.C * kk;
-
-    std::vector<T> partial((n_chunks - 1) * weight_numel, T(0));  // chunk 0 adds into dw itself
-    std::fill(dw, dw + weight_numel, T(0));
-
-    const double item_flops = 2.0 * chunk * per_block * Gin * kk * M * PQ;
-    at::parallel_for(0, n_chunks * i_blocks, grain(item_flops), [&](int64_t begin, int64_t end) {
-        std::vector<T> acc(m_panels * MR * NR), b_packed(WEIGHT_KC * NR);
-        std::vector<Run> runs(WEIGHT_KC + 1);
-        for (int64_t item = begin; item < end; ++item) {
-            const int64_t ch = item / i_blocks, i0 = (item % i_blocks) * per_block, i1 = std::min(units, i0 + per_block);
-            if (i0 >= i1) continue;
-            T* out = ch == 0 ? dw : partial.data() + (ch - 1) * weight_numel;
-            const int64_t col_end = i1 * Gin * kk;
-            for (int64_t col0 = i0 * Gin * kk; col0 < col_end; col0 += NR) {
-                const int n_valid = int(std::min<int64_t>(NR, col_end - col0));
-                std::fill(acc.begin(), acc.end(), T(0));
-                for (int64_t n = ch * chunk; n < std::min(g.N, (ch + 1) * chunk); ++n) {
-                    const T* x_n = x + n * g.C * HW;
-                    const T* dy_n = dy + n * M * PQ;
-                    for (int64_t pq0 = 0; pq0 < PQ; pq0 += WEIGHT_KC) {
-                        const int64_t kc = std::min(WEIGHT_KC, PQ - pq0);
-                        const int64_t n_runs = pixel_runs(g, pq0, kc, runs.data());
-                        for (int j = 0; j < NR; ++j) {
-                            if (j < n_valid) {
-                                const int64_t col = col0 + j, c = col / kk, t = col % kk;
-                                gather_row(g, x_n + c * HW, runs.data(), n_runs, t / gg.k, t % gg.k, b_packed.data() + j, NR);
-                            } else {
-                                for (int64_t i = 0; i < kc; ++i) b_packed[i * NR + j] = T(0);
-                            }
-                        }
-                        for (int64_t mp = 0; mp < m_panels; ++mp)
-                            strided_tile<T>(kc, dy_n + mp * MR * PQ + pq0, 1, PQ, b_packed.data(), NR,
-                                            acc.data() + mp * MR * NR, NR, nullptr, true,
-                                            int(std::min<int64_t>(MR, M - mp * MR)), NR);
-                    }
-                }
-                // Add the finished panel of dE into dw through the tables: the sum over the tied copies.
-                for (int j = 0; j < n_valid; ++j) {
-                    const int64_t col = col0 + j, c = col / kk, t = col % kk;
-                    for (int64_t row = 0; row < M; ++row) out[tables.offset(gg, row, c, t)] += acc[row * NR + j];
-                }
-            }
-        }
-    });
-
-    if (n_chunks > 1) {
-        at::parallel_for(0, weight_numel, 1 << 16, [&](int64_t begin, int64_t end) {
-            for (int64_t ch = 1; ch < n_chunks; ++ch) {
-                const T* src = partial.data() + (ch - 1) * weight_numel;
-                for (int64_t i = begin; i < end; ++i) dw[i] += src[i];
-            }
-        });
-    }
 }
 
 // db[o] = sum over n, g, p, q of dy[n, o, g, p, q].
@@ -587,11 +502,7 @@ void group_conv_weight_grad_cpu(const GroupConvGeometry& gg, const T* dy, const 
         return;
     }
     const GroupTables tables(gg);
-    if (g.sh == 1 && g.sw == 1) {
-        weight_grad_flat(gg, tables, dy, x, dw);
-    } else {
-        weight_grad_im2col(gg, tables, dy, x, dw);
-    }
+    weight_grad_flat(gg, tables, dy, x, dw);
     if (db) bias_grad(gg, dy, db);
 }
 

@@ -1,18 +1,21 @@
-// group_conv_tile.h: helpers of the fused group-convolution kernels (group_conv_packed.cpp).
+// group_conv_tile.h: the register tiles of the fused group-convolution kernels (group_conv_packed.cpp).
 //
-// tile_kernel is micro_tile (micro_tile.h: the same register tile, the same loop) with operands that
-// need not be packed: A's entry (i, m) is wherever a_at(i, m) says (a packed panel, or MR rows
-// anywhere in memory), and B's row i starts at b + b_offset(i) (a fixed step, or a table of offsets:
-// the stride-1 path reads the padded image itself). strided_tile is the case A = a[i*a_step + m*a_row],
-// B = b + i*b_step, with which the general backward passes read dY where it lies. Rows m >= m_valid
-// of A are read from row m_valid - 1 (valid memory; their results are never stored). B must have NR
-// readable columns per row.
-//
-// The pixel-run helpers cut a range of output pixels into runs along output rows and copy one
-// im2col row (c, r, s) of a run from the input, or add it back (col2im), as conv2d_packed.cpp does.
+// All three are micro_tile (micro_tile.h: the same MR x NV vectors of accumulators, the same loop over
+// the reduction) with operands read where they lie instead of from two packed panels:
+//   strided_tile  A = a[i*a_step + m*a_row], B's row i at b + i*b_step: the im2col input gradient reads
+//                 dY in place. (tile_kernel is its general form: A through a_at(i, m), B's row i at
+//                 b + b_offset(i).) Rows m >= m_valid of A are read from row m_valid - 1 (valid memory;
+//                 their results are never stored). B must have NR readable columns per row.
+//   segment_tile  A packed, B's NR columns NV segments of L pixels anywhere in memory: the flat path
+//                 reads the padded image itself.
+//   rows_tile     A's MR rows in place (phase planes), B packed, a reduction over the P x Q output pixels
+//                 of an image: the flat weight gradient.
+// FlatTile is the wider 6 x 4 vector shape (fewer broadcasts per multiply-add) for AVX-512. The
+// pixel-run helpers of the im2col path (split_into_runs, scatter_patch_row) are pixel_runs.h's,
+// shared with conv2d_packed.cpp.
 #pragma once
 #include "micro_tile.h"
-#include "../conv2d_geometry.h"
+#include "pixel_runs.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -22,9 +25,7 @@ namespace group_conv_detail {
 
 // The micro-kernel proper: A is read through `a_at(i, m)` (entry (i, m) of A, a broadcast load),
 // B's row i from b + b_offset(i). Rows m >= m_valid of A may repeat a valid row: their results are
-// never stored.
-// MR x NV vectors of accumulators: micro_tile.h's Tile<T> (8 x 2 with AVX-512) by default; the stride-1
-// path uses the wider FlatTile (6 x 4: fewer broadcasts per multiply-add).
+// never stored. MR x NV vectors of accumulators: micro_tile.h's Tile<T> (8 x 2 with AVX-512) by default.
 template <typename T, int MR = Tile<T>::MR, int NV = Tile<T>::NV, class AAt, class BOffset>
 static inline void tile_kernel(int64_t kc, const AAt& a_at, const T* b, const BOffset& b_offset, T* c, int64_t ldc,
                                const T* row_init, bool accumulate, int m_valid, int n_valid) {
@@ -80,13 +81,7 @@ template <typename T> struct FlatTile {
     static constexpr int MR = kFlatRows, NV = kFlatVectors, NR = Tile<T>::L * kFlatVectors;
 };
 
-// Where A's entry (i, m) lies: a packed panel of MR rows (a[i*MR + m]), or MR rows anywhere in
-// memory (rows[m][i*step]).
-template <typename T, int MR = Tile<T>::MR>
-struct PackedA {
-    const T* a;
-    const T* operator()(int64_t i, int m) const { return a + i * MR + m; }
-};
+// Where A's entry (i, m) lies: MR rows anywhere in memory (rows[m][i*step]).
 template <typename T, int MR = Tile<T>::MR>
 struct RowsA {
     const T* rows[MR];
@@ -98,10 +93,6 @@ struct StridedRows {
     int64_t step;
     int64_t operator()(int64_t i) const { return i * step; }
 };
-struct TableRows {
-    const int64_t* offset;
-    int64_t operator()(int64_t i) const { return offset[i]; }
-};
 
 template <typename T>
 static inline void strided_tile(int64_t kc, const T* a, int64_t a_step, int64_t a_row, const T* b, int64_t b_step,
@@ -112,76 +103,72 @@ static inline void strided_tile(int64_t kc, const T* a, int64_t a_step, int64_t 
     tile_kernel<T>(kc, rows, b, StridedRows{b_step}, c, ldc, row_init, accumulate, m_valid, n_valid);
 }
 
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// Output pixels q_begin .. q_end-1 of output row p, stored from position first of a pixel range on.
-struct Run {
-    int64_t p, q_begin, q_end, first;
-};
-
-// Cut the pixels pq0 .. pq0+count-1 into runs along output rows; returns how many (at most
-// count / Q + 2).
-inline int64_t pixel_runs(const Conv2dGeometry& g, int64_t pq0, int64_t count, Run* runs) {
-    int64_t n = 0;
-    for (int64_t done = 0; done < count;) {
-        const int64_t p = (pq0 + done) / g.Q, q = (pq0 + done) % g.Q;
-        const int64_t length = std::min(g.Q - q, count - done);
-        runs[n++] = {p, q, q + length, done};
-        done += length;
-    }
-    return n;
-}
-
-// The columns q of a run whose input column q*sw - pw + s lies inside the image: [lo, hi).
-inline void inside_columns(const Conv2dGeometry& g, const Run& run, int64_t s, int64_t& lo, int64_t& hi) {
-    const int64_t offset = s - g.pw;
-    lo = std::max(run.q_begin, offset >= 0 ? int64_t(0) : (-offset + g.sw - 1) / g.sw);
-    hi = std::max(lo, std::min(run.q_end, g.W - 1 - offset < 0 ? int64_t(0) : (g.W - 1 - offset) / g.sw + 1));
-}
-
-// dst[(run.first + q - run.q_begin) * step] = x[p*sh - ph + r, q*sw - pw + s] of one input plane (zero outside).
-template <typename T>
-inline void gather_row(const Conv2dGeometry& g, const T* plane, const Run* runs, int64_t n_runs, int64_t r, int64_t s,
-                       T* dst, int64_t step) {
-    for (int64_t k = 0; k < n_runs; ++k) {
-        const Run& run = runs[k];
-        T* out = dst + (run.first - run.q_begin) * step;
-        const int64_t h = run.p * g.sh - g.ph + r;
-        if (h < 0 || h >= g.H) {
-            for (int64_t q = run.q_begin; q < run.q_end; ++q) out[q * step] = T(0);
-            continue;
+// The flat path's tile (group_conv_packed.cpp): A packed (a[i*MR + m]), B's columns NV segments of L
+// values, segment v of row i at segment[v] + offset[i]. c is a full MR x NR tile (ld NR).
+template <typename T, int MR, int NV>
+static inline void segment_tile(int64_t kc, const T* __restrict a, const T* const* segment,
+                                const int64_t* __restrict offset, T* c, const T* row_init, bool accumulate) {
+    using Vec = typename Tile<T>::Vec;
+    constexpr int L = Tile<T>::L, NR = L * NV;
+    const T* base[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) base[v] = segment[v];
+    Vec acc[MR][NV];
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+            if (accumulate) acc[m][v] = load_vec<Vec>(c + m * NR + v * L);
+            else acc[m][v] = Vec{} + (row_init ? row_init[m] : T(0));
         }
-        int64_t lo, hi;
-        inside_columns(g, run, s, lo, hi);
-        const T* x_row = plane + h * g.W + (s - g.pw);
-        for (int64_t q = run.q_begin; q < lo; ++q) out[q * step] = T(0);
-        if (step == 1 && g.sw == 1) {
-            for (int64_t q = lo; q < hi; ++q) out[q] = x_row[q];
-        } else {
-            for (int64_t q = lo; q < hi; ++q) out[q * step] = x_row[q * g.sw];
-        }
-        for (int64_t q = hi; q < run.q_end; ++q) out[q * step] = T(0);
-    }
-}
-
-// The reverse of gather_row (step 1): add src back into the input pixels it was read from.
-template <typename T>
-inline void scatter_row(const Conv2dGeometry& g, T* plane, const Run* runs, int64_t n_runs, int64_t r, int64_t s,
-                        const T* src) {
-    for (int64_t k = 0; k < n_runs; ++k) {
-        const Run& run = runs[k];
-        const int64_t h = run.p * g.sh - g.ph + r;
-        if (h < 0 || h >= g.H) continue;
-        int64_t lo, hi;
-        inside_columns(g, run, s, lo, hi);
-        const T* in = src + run.first - run.q_begin;
-        T* dx_row = plane + h * g.W + (s - g.pw);
-        if (g.sw == 1) {
-            for (int64_t q = lo; q < hi; ++q) dx_row[q] += in[q];
-        } else {
-            for (int64_t q = lo; q < hi; ++q) dx_row[q * g.sw] += in[q];
+    for (int64_t i = 0; i < kc; ++i) {
+        const int64_t o = offset[i];
+        Vec bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) bv[v] = load_vec<Vec>(base[v] + o);
+#pragma GCC unroll 16
+        for (int m = 0; m < MR; ++m) {
+            const Vec am = broadcast<Vec>(a + i * MR + m);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[m][v] += am * bv[v];
         }
     }
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) store_vec(c + m * NR + v * L, acc[m][v]);
+}
+
+// The flat weight gradient's tile: c[m*NR + j] += sum_{p < P, q < Q} rows[m][p*row_step + q] * b[(p*Q + q)*NR + j]
+// (a reduction over the output pixels, A's rows read in place from phase planes, B packed).
+template <typename T, int MR, int NV>
+static inline void rows_tile(int64_t P, int64_t Q, int64_t row_step, const T* const* rows, const T* __restrict b, T* c) {
+    using Vec = typename Tile<T>::Vec;
+    constexpr int L = Tile<T>::L, NR = L * NV;
+    Vec acc[MR][NV];
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[m][v] = load_vec<Vec>(c + m * NR + v * L);
+    for (int64_t p = 0; p < P; ++p) {
+        const int64_t shift = p * row_step;
+        const T* b_row = b + p * Q * NR;
+        for (int64_t q = 0; q < Q; ++q) {
+            Vec bv[NV];
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) bv[v] = load_vec<Vec>(b_row + q * NR + v * L);
+#pragma GCC unroll 16
+            for (int m = 0; m < MR; ++m) {
+                const Vec am = broadcast<Vec>(rows[m] + shift + q);
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; ++v) acc[m][v] += am * bv[v];
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) store_vec(c + m * NR + v * L, acc[m][v]);
 }
 
 }  // namespace group_conv_detail
