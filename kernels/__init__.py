@@ -184,9 +184,12 @@ def _group_availability(name: str) -> tuple[bool, str]:
     return bool(ok), str(reason)
 
 
-def group_backends() -> dict[str, tuple[bool, str]]:
-    """For each backend name, (available, reason) for the group convolutions (imports every one)."""
-    return {name: _group_availability(name) for name in GROUP_BACKEND_MODULES}
+def group_backends(names=None) -> dict[str, tuple[bool, str]]:
+    """For each backend name (default: all), (available, reason) for the group convolutions.
+
+    Asking about "cpp" imports its module, which builds the C++ extension if it is not built yet.
+    """
+    return {name: _group_availability(name) for name in (names or GROUP_BACKEND_MODULES)}
 
 
 def _resolve_group_backend(op: str, backend, input: torch.Tensor):

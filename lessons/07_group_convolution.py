@@ -15,7 +15,7 @@ from course.gcnn import (P4GCNN, PlainCNN, logits_under_rotation, randomly_rotat
                          upright_mask)
 from course.hue import (colour_contrast_filter, cycle_hue, hue_group_errors, hue_half_turn_vs_spatial_half_turn,
                         hue_lift_equivariance_error, hue_rotation_matrix)
-from course.kernel_benchmarks import group_agreement, group_measure
+from course.kernel_benchmarks import cpp_extension_built, group_agreement, group_measure
 from course.lesson_runtime import Lesson
 from course.models import parameter_count
 from course.plot.group_conv_figures import (plot_filter_bank, plot_logits_vs_angle, plot_rotating_feature_maps,
@@ -129,9 +129,11 @@ def rotating_feature_maps(lesson):
 
 # %%
 def fused_kernels(lesson):
-    for backend, (ok, why) in kernels.group_backends().items():
-        if backend == "torch":
+    for backend in ("triton", "cpp", "cuda"):
+        if backend == "cpp" and lesson.fast and not cpp_extension_built():
+            print("    cpp: not run with --fast: its extension is not built yet (it builds on first use, about a minute)")
             continue
+        ok, why = kernels.group_backends([backend])[backend]
         if not ok:
             print(f"    {backend}: not run here ({why})")
             continue

@@ -50,6 +50,6 @@ def test_the_lesson_draws_its_figures(run):
 def test_fused_backends_agree_with_the_reference_and_the_cpp_ratio_is_recorded(run):
     summary, _ = run
     assert summary["triton_fused_p4m_conv_error"] <= 1e-10
-    assert summary["cpp_fused_p4m_conv_error"] <= 1e-10
-    if "cpp_fused_train_speed_vs_reference" in summary:  # timed only once the extension is built
+    if "cpp_fused_p4m_conv_error" in summary:  # --fast checks and times cpp only once its extension is built
+        assert summary["cpp_fused_p4m_conv_error"] <= 1e-10
         assert summary["cpp_fused_train_speed_vs_reference"] > 0
