@@ -29,10 +29,12 @@ import torch
 import torch.nn.functional as F
 
 from course.analysis.expanded_weights import expanded_weights
+from course.analysis.families import angle_difference
 from course.analysis.nmf import one_sided_nmf
 from course.analysis.stimuli import gratings, high_low
 from course.analysis.tuning import group_responses, preferred_angle, selectivity, tuning
 from course.analysis.units import parse_unit, record_activations, select_unit
+from course.motifs import cosine_similarity
 
 HIGH_FREQUENCY = 0.35  # cycles per pixel on the high side of every high-low stimulus
 LOW_BAND, HIGH_BAND = 0.1, 0.25  # gratings at or below / at or above these count as low / high frequency
@@ -113,7 +115,7 @@ def orientation_coverage(angles_deg) -> float:
 
 def angle_error(a_deg: float, b_deg: float) -> float:
     """|a - b| on the circle, in [0, 180]."""
-    return abs((a_deg - b_deg + 180) % 360 - 180)
+    return abs(float(angle_difference(a_deg, b_deg)))
 
 
 # ---- 3. one-sided NMF of the family's expanded weights --------------------------------------------------
@@ -140,11 +142,6 @@ def family_factors(model, units: list[str], from_layer: str, to_layer: str, rank
     explained = 1 - float((V - W @ H).pow(2).sum() / V.pow(2).sum().clamp_min(1e-30))
     spatial = W.reshape(f, kh, kw, rank).permute(0, 3, 1, 2)
     return FamilyFactors(list(units), expanded, H, spatial, explained)
-
-
-def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
-    a, b = a.flatten().double(), b.flatten().double()
-    return float(a @ b / (a.norm() * b.norm()).clamp_min(1e-30))
 
 
 # ---- 4. the factors' frequency tuning ----------------------------------------------------------------
@@ -187,7 +184,7 @@ def reflect_across_boundary(maps: torch.Tensor, theta_deg: float) -> torch.Tenso
 
 def mirror_similarity(hf_maps: torch.Tensor, lf_maps: torch.Tensor, orientations_deg) -> torch.Tensor:
     """(F,) cosine between each member's LF map and its HF map reflected across its own boundary."""
-    return torch.tensor([cosine(reflect_across_boundary(h, theta), l)
+    return torch.tensor([cosine_similarity(reflect_across_boundary(h, theta), l)
                          for h, l, theta in zip(hf_maps, lf_maps, orientations_deg)])
 
 

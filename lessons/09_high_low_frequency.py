@@ -10,11 +10,12 @@ trained FocusNet.
 # %%
 import torch
 
-from course.high_low import (analyse_factors, angle_error, cosine, downstream_use, downstream_weights,
+from course.high_low import (analyse_factors, angle_error, downstream_use, downstream_weights,
                              high_low_candidates, high_low_stimuli, layer_tunings, orientation_coverage)
 from course.lesson_runtime import Lesson
 from course.models import load_shipped
 from course.models.constructed_high_low import ConstructedHighLow
+from course.motifs import cosine_similarity
 from course.plot.high_low_figures import (plot_downstream, plot_factors, plot_family_compass, plot_spatial_factors,
                                           plot_stimuli, plot_tuning_heatmaps)
 
@@ -92,9 +93,11 @@ def constructed_factors(lesson, model, family):
     factors, hf, lf = analysis.factors, analysis.hf, analysis.lf
     lesson.report("constructed_nmf_explained", analysis.factors.explained,
                   "fraction of the expanded weights' energy 2 factors explain", at_least=0.99)
-    lesson.report("constructed_hf_factor_cosine", cosine(factors.channel[hf], model.planted.hf_factor),
+    lesson.report("constructed_hf_factor_cosine",
+                  cosine_similarity(factors.channel[hf], model.planted.hf_factor),
                   "cosine(recovered HF factor, planted HF factor)", at_least=0.95)
-    lesson.report("constructed_lf_factor_cosine", cosine(factors.channel[lf], model.planted.lf_factor),
+    lesson.report("constructed_lf_factor_cosine",
+                  cosine_similarity(factors.channel[lf], model.planted.lf_factor),
                   "cosine(recovered LF factor, planted LF factor)", at_least=0.95)
     lesson.report("constructed_hf_frequency_index", analysis.frequency_index[hf].item(),
                   "HF factor: (fine - coarse grating response) / sum", at_least=0.5)

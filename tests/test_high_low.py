@@ -4,10 +4,11 @@ import math
 import pytest
 import torch
 
-from course.high_low import (HighLowTuning, analyse_factors, angle_error, cosine, downstream_use, downstream_weights,
+from course.high_low import (HighLowTuning, analyse_factors, angle_error, downstream_use, downstream_weights,
                              frequency_index, high_low_candidates, high_low_stimuli, high_low_tuning, layer_tunings,
                              orientation_coverage, polarity_index, reflect_across_boundary, summarise_tuning, weight_at)
 from course.models.constructed_high_low import ConstructedHighLow
+from course.motifs import cosine_similarity
 
 SIZE = 33  # odd, so the centre unit sits on the stimuli's boundary
 
@@ -60,8 +61,8 @@ def analysis(model, family):
 
 def test_nmf_recovers_the_planted_hf_and_lf_factors(model, analysis):
     assert analysis.factors.explained >= 0.99
-    assert cosine(analysis.factors.channel[analysis.hf], model.planted.hf_factor) >= 0.95
-    assert cosine(analysis.factors.channel[analysis.lf], model.planted.lf_factor) >= 0.95
+    assert cosine_similarity(analysis.factors.channel[analysis.hf], model.planted.hf_factor) >= 0.95
+    assert cosine_similarity(analysis.factors.channel[analysis.lf], model.planted.lf_factor) >= 0.95
     assert (analysis.factors.channel >= 0).all()
 
 
