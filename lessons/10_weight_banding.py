@@ -15,7 +15,8 @@ from course.lesson_runtime import Lesson
 from course.models import TOLERANCE
 from course.models.banding_net import (DATA, GROUPS, SEEDS, TRAINING, VARIANTS, banding_summary_table, banding_table,
                                        format_banding_table, load_variants, retrain_and_compare)
-from course.plot.banding_figures import banding_scores_figure, scenes_figure, weight_pictures_figure
+from course.plot.banding_figures import banding_scores_figure, weight_pictures_figure
+from course.plot.circuit_figures import image_grid
 from course.train import evaluate
 
 LAYER = "conv3b"  # the last conv layer
@@ -37,7 +38,9 @@ def mean(values):
 # %%
 def the_scenes(lesson):
     images, labels = vertical_scenes(16, seed=lesson.seed)
-    lesson.save(scenes_figure(images, labels, CLASSES), "scenes")
+    titles = [CLASSES[int(label)] for label in labels]
+    lesson.save(image_grid(images, titles, title="Vertical scenes: the class is the object's shape AND its height"),
+                "scenes")
     lesson.report("classes", len(CLASSES), "shape (disc, square) x height (high, low)")
 
 

@@ -13,20 +13,6 @@ VARIANT_COLOURS = {"baseline": PALETTE["class0"], "rotated": PALETTE["class1"], 
                    "avg_x": PALETTE["kernel"], "shape_only": PALETTE["reference"]}  # grey: the control
 
 
-def scenes_figure(images: torch.Tensor, labels: torch.Tensor, classes, ncols: int = 8):
-    """A grid of example scenes (N, 3, H, W) with their class names as titles."""
-    n = len(images)
-    nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.0 * ncols, 2.3 * nrows + 0.6))
-    for index, ax in enumerate(np.atleast_1d(axes).flat):
-        ax.axis("off")
-        if index < n:
-            ax.imshow(images[index].permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
-            ax.set_title(classes[int(labels[index])], fontsize=12)
-    fig.suptitle("Vertical scenes: the class is the object's shape AND its height in the frame")
-    return fig
-
-
 def weight_pictures_figure(pictures: dict[str, torch.Tensor], scores: dict[str, float], layer: str):
     """One row per variant: the units' kernels (units, kh, kw, 3) as NMF colour pictures.
 
