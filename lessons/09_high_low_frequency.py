@@ -16,8 +16,9 @@ from course.lesson_runtime import Lesson
 from course.models import load_shipped
 from course.models.constructed_high_low import ConstructedHighLow
 from course.motifs import cosine_similarity
+from course.plot.circuit_figures import image_grid
 from course.plot.high_low_figures import (plot_downstream, plot_factors, plot_family_compass, plot_spatial_factors,
-                                          plot_stimuli, plot_tuning_heatmaps)
+                                          plot_tuning_heatmaps)
 
 RATIOS = (1, 2, 4, 8)
 CONSTRUCTED_SIZE = 33  # odd: the centre unit sits exactly on the stimuli's boundary
@@ -43,7 +44,8 @@ def stimuli(lesson):
     picks = [(0.0, 1), (0.0, 4), (90.0, 4), (225.0, 8)]
     images, params = high_low_stimuli([o for o, _ in picks], RATIOS, (0.0,))
     keep = [int(((params["orientation"] == o) & (params["ratio"] == r)).nonzero()[0]) for o, r in picks]
-    lesson.save(plot_stimuli(images[keep], [f"{o:.0f}°, ratio {r}" for o, r in picks]), "stimuli")
+    lesson.save(image_grid(images[keep], [f"{o:.0f}°, ratio {r}" for o, r in picks], ncols=4,
+                           title="High-low stimuli: fine texture on the side the orientation points to"), "stimuli")
     lesson.report("high_frequency", 0.35, "cycles per pixel on the fine side of every stimulus")
 
 

@@ -21,22 +21,6 @@ def _blank(ax):
     ax.set_yticks([])
 
 
-def plot_stimuli(images, titles, ncols: int = 4):
-    """A grid of example stimuli (N, C, S, S) in [0, 1], each with a title."""
-    images = np.asarray(images)
-    rows = math.ceil(len(images) / ncols)
-    fig, axes = plt.subplots(rows, ncols, figsize=(3.0 * ncols, 3.2 * rows + 0.6), squeeze=False)
-    for ax in axes.flat:
-        _blank(ax)
-        ax.axis("off")
-    for ax, image, title in zip(axes.flat, images, titles):
-        ax.axis("on")
-        ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1))
-        ax.set_title(title)
-    fig.suptitle("High-low stimuli: fine texture on the side the orientation points to, coarse on the other")
-    return fig
-
-
 def _angle_text(angle_deg: float) -> str:
     return "none (silent)" if math.isnan(angle_deg) else f"{round(angle_deg) % 360:.0f}°"
 
