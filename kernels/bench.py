@@ -185,7 +185,7 @@ GROUP_SHAPES = [
     ("p4m_lift", 32, 3, 8, 32, 32, 5, 1, 2),
     ("p4m_conv", 32, 8, 8, 32, 32, 3, 1, 1),
     ("p4m_conv", 32, 8, 8, 32, 32, 5, 1, 2),
-    ("p4_conv", 32, 8, 8, 32, 32, 3, 2, 1),  # stride 2: per-offset planes forward, im2col input gradient
+    ("p4_conv", 32, 8, 8, 32, 32, 3, 2, 1),  # stride 2: per-offset planes forward, per-phase input gradient
 ]
 QUICK_GROUP_SHAPES = [("p4_conv", 2, 2, 2, 8, 8, 3, 1, 1), ("p4m_lift", 2, 2, 2, 9, 9, 3, 2, 1)]
 SMALL_GROUP_SHAPE = ("p4m_conv", 8, 4, 4, 16, 16, 3, 1, 1)  # group_benchmark's default: well under a second
