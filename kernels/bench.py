@@ -80,8 +80,14 @@ def backends_to_run(device: str) -> tuple[list[str], dict[str, str]]:
     """The backends to time on `device` (torch first) and, for the others, why not."""
     import kernels
 
-    run, skipped = ["torch"], {}
-    for name, (ok, reason) in kernels.backends().items():
+    run, skipped = split_backends(kernels.backends(), device)
+    return ["torch"] + run, skipped
+
+
+def split_backends(statuses: dict, device: str) -> tuple[list[str], dict[str, str]]:
+    """From {name: (available, reason)}: the non-reference backends worth timing on `device`, and why not the rest."""
+    run, skipped = [], {}
+    for name, (ok, reason) in statuses.items():
         if name == "torch":
             continue
         if not ok:
@@ -209,21 +215,7 @@ def group_backends_to_run(device: str) -> tuple[list[str], dict[str, str]]:
     """The fused group backends to time on `device` and, for the others, why not."""
     import kernels
 
-    run, skipped = [], {}
-    for name, (ok, reason) in kernels.group_backends().items():
-        if name == "torch":
-            continue
-        if not ok:
-            skipped[name] = reason
-        elif name == "triton" and device == "cpu":
-            skipped[name] = "runs under the Triton interpreter on a CPU: far too slow to benchmark"
-        elif name == "cpp" and device != "cpu":
-            skipped[name] = "CPU kernels; not timed on a GPU"
-        elif name == "cuda" and device != "cuda":
-            skipped[name] = "GPU kernels; not timed on a CPU"
-        else:
-            run.append(name)
-    return run, skipped
+    return split_backends(kernels.group_backends(), device)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from kernels import extension
+from kernels.cpp_group import p4_conv, p4_lift, p4m_conv, p4m_lift  # noqa: F401 (one operator, dispatched by device)
 
 DEVICE = "cuda"
 SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -25,28 +26,3 @@ def available() -> tuple[bool, str]:
     if reason:
         return False, reason
     return extension.status()
-
-
-def group_conv(input, weight, bias, stride, padding, order: int):
-    """Lifting (weight of rank 4) or group convolution (rank 5) for the group of `order` elements."""
-    ops = extension.load()
-    with extension.poison_outputs_if_asked():
-        return ops.group_conv_forward(input.contiguous(), weight.contiguous(),
-                                      None if bias is None else bias.contiguous(), int(order), list(stride),
-                                      list(padding))
-
-
-def p4_lift(input, weight, bias, stride, padding):
-    return group_conv(input, weight, bias, stride, padding, 4)
-
-
-def p4_conv(input, weight, bias, stride, padding):
-    return group_conv(input, weight, bias, stride, padding, 4)
-
-
-def p4m_lift(input, weight, bias, stride, padding):
-    return group_conv(input, weight, bias, stride, padding, 8)
-
-
-def p4m_conv(input, weight, bias, stride, padding):
-    return group_conv(input, weight, bias, stride, padding, 8)
