@@ -8,6 +8,9 @@ bank of ``kernels/group_reference.py``: the kernel reads every transformed filte
 weight through small per-element index tables. Differentiable in input, weight and bias through
 the autograd formula registered on that operator (``kernels/extension.py``); the weight gradient
 sums over the G tied copies inside the kernel.
+
+``algorithm="packed"`` (the default) is the fast path (``cpu/group_conv_{forward,input_grad,weight_grad}.cpp``);
+``algorithm="direct"`` runs the readable loops of ``cpu/group_conv_direct.cpp``, forward and backward.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from kernels import extension
 DEVICE = "cpu"
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
 POISONS_OUTPUTS = True  # honours kernels.poison.poisoned_outputs() (forward and backward)
+ALGORITHMS = ("packed", "direct")
 
 __all__ = ["available", "p4_lift", "p4_conv", "p4m_lift", "p4m_conv"]
 
@@ -27,13 +31,15 @@ def available() -> tuple[bool, str]:
     return extension.status()
 
 
-def group_conv(input, weight, bias, stride, padding, order: int):
+def group_conv(input, weight, bias, stride, padding, order: int, *, algorithm: str = "packed"):
     """Lifting (weight of rank 4) or group convolution (rank 5) for the group of `order` elements."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     ops = extension.load()
     with extension.poison_outputs_if_asked():
         return ops.group_conv_forward(input.contiguous(), weight.contiguous(),
                                       None if bias is None else bias.contiguous(), int(order), list(stride),
-                                      list(padding))
+                                      list(padding), algorithm == "direct")
 
 
 def p4_lift(input, weight, bias, stride, padding):

@@ -3,7 +3,8 @@
 ``load()`` compiles ``kernels/csrc`` with ninja through ``torch.utils.cpp_extension`` the
 first time it is called on a machine, caches the shared library, and registers the
 operators ``torch.ops.conv_circuits.*`` together with their fake (meta) implementations and
-autograd formulas. Later calls, in this process or the next, reuse the cached build.
+autograd formulas (``kernels/operators.py``). Later calls, in this process or the next, reuse
+the cached build.
 
 Why at first use and not at install: ``pip install -e .`` must not need a compiler or
 import torch (see DESIGN.md, "Build and platform facts").
@@ -28,6 +29,7 @@ from pathlib import Path
 import torch
 
 from kernels import poison
+from kernels.operators import Family, register
 
 CSRC = Path(__file__).resolve().parent / "csrc"
 NAME = "conv_circuits_ext"
@@ -187,28 +189,8 @@ def has_cuda_kernels() -> bool:
 
 
 # ---------------------------------------------------------------------------------------
-# Fake (meta) implementations and autograd, registered once after the library loads.
+# The operators' families: fake implementations and autograd, registered once after the library loads.
 # ---------------------------------------------------------------------------------------
-
-def _output_size(size, kernel, stride, padding, dilation):
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def _fake_forward(input, weight, bias, stride, padding, dilation, groups, direct=False):
-    n, _, h, w = input.shape
-    k, _, r, s = weight.shape
-    p = _output_size(h, r, stride[0], padding[0], dilation[0])
-    q = _output_size(w, s, stride[1], padding[1], dilation[1])
-    return input.new_empty((n, k, p, q))
-
-
-def _fake_input_grad(grad_output, weight, input_size, stride, padding, dilation, groups, direct=False):
-    return grad_output.new_empty(tuple(input_size))
-
-
-def _fake_weight_grad(grad_output, input, weight_size, stride, padding, dilation, groups, direct=False):
-    return grad_output.new_empty(tuple(weight_size)), grad_output.new_empty((weight_size[0],))
-
 
 @contextlib.contextmanager
 def poison_outputs_if_asked():
@@ -231,83 +213,25 @@ def poison_outputs_if_asked():
             os.environ[POISON_VARIABLE] = previous
 
 
-def _setup_context(ctx, inputs, output):
-    input, weight, bias, stride, padding, dilation, groups, direct = inputs
-    ctx.save_for_backward(input, weight)
-    ctx.geometry = (list(stride), list(padding), list(dilation), groups, direct)
-    ctx.has_bias = bias is not None
+def conv2d_family() -> Family:
+    """conv2d_forward / conv2d_input_grad / conv2d_weight_grad (geometry: stride, padding, dilation, groups, direct)."""
+    load()
+    return _state["conv2d"]
 
 
-def _backward(ctx, grad_output):
-    input, weight = ctx.saved_tensors
-    stride, padding, dilation, groups, direct = ctx.geometry
-    with poison_outputs_if_asked():
-        return _gradients(ctx, grad_output, input, weight, stride, padding, dilation, groups, direct)
-
-
-def _gradients(ctx, grad_output, input, weight, stride, padding, dilation, groups, direct):
-    ops = torch.ops.conv_circuits
-    grad_input = grad_weight = grad_bias = None
-    if ctx.needs_input_grad[0]:
-        grad_input = ops.conv2d_input_grad(grad_output, weight, list(input.shape), stride, padding, dilation,
-                                           groups, direct)
-    if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
-        grad_weight, grad_bias = ops.conv2d_weight_grad(grad_output, input, list(weight.shape), stride, padding,
-                                                        dilation, groups, direct)
-    if not ctx.has_bias:
-        grad_bias = None
-    return grad_input, grad_weight, grad_bias, None, None, None, None, None
-
-
-# --- the group convolutions (csrc/group_conv_ops.cpp) -----------------------------------------------
-# The weight's rank says which operation: 4 lifting, 5 group convolution; output (N, Cout, G, P, Q).
-
-
-def _fake_group_forward(input, weight, bias, order, stride, padding):
-    k = weight.shape[-1]
-    p = _output_size(input.shape[-2], k, stride[0], padding[0], 1)
-    q = _output_size(input.shape[-1], k, stride[1], padding[1], 1)
-    return input.new_empty((input.shape[0], weight.shape[0], order, p, q))
-
-
-def _fake_group_input_grad(grad_output, weight, input_size, order, stride, padding):
-    return grad_output.new_empty(tuple(input_size))
-
-
-def _fake_group_weight_grad(grad_output, input, weight_size, order, stride, padding):
-    return grad_output.new_empty(tuple(weight_size)), grad_output.new_empty((weight_size[0],))
-
-
-def _group_setup_context(ctx, inputs, output):
-    input, weight, bias, order, stride, padding = inputs
-    ctx.save_for_backward(input, weight)
-    ctx.geometry = (order, list(stride), list(padding))
-    ctx.has_bias = bias is not None
-
-
-def _group_backward(ctx, grad_output):
-    input, weight = ctx.saved_tensors
-    order, stride, padding = ctx.geometry
-    ops = torch.ops.conv_circuits
-    grad_input = grad_weight = grad_bias = None
-    with poison_outputs_if_asked():
-        if ctx.needs_input_grad[0]:
-            grad_input = ops.group_conv_input_grad(grad_output, weight, list(input.shape), order, stride, padding)
-        if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
-            grad_weight, grad_bias = ops.group_conv_weight_grad(grad_output, input, list(weight.shape), order, stride,
-                                                                padding)
-    if not ctx.has_bias:
-        grad_bias = None
-    return grad_input, grad_weight, grad_bias, None, None, None
+def group_family() -> Family:
+    """group_conv_forward / _input_grad / _weight_grad (geometry: order, stride, padding[, direct])."""
+    load()
+    return _state["group"]
 
 
 def _register_python_parts():
-    torch.library.register_fake("conv_circuits::group_conv_forward")(_fake_group_forward)
-    torch.library.register_fake("conv_circuits::group_conv_input_grad")(_fake_group_input_grad)
-    torch.library.register_fake("conv_circuits::group_conv_weight_grad")(_fake_group_weight_grad)
-    torch.library.register_autograd("conv_circuits::group_conv_forward", _group_backward,
-                                    setup_context=_group_setup_context)
-    torch.library.register_fake("conv_circuits::conv2d_forward")(_fake_forward)
-    torch.library.register_fake("conv_circuits::conv2d_input_grad")(_fake_input_grad)
-    torch.library.register_fake("conv_circuits::conv2d_weight_grad")(_fake_weight_grad)
-    torch.library.register_autograd("conv_circuits::conv2d_forward", _backward, setup_context=_setup_context)
+    # One operator per pass, dispatched by device (CPU here, CUDA where it is built); the derivatives
+    # of every pass are passes of the same family (kernels/operators.py).
+    ops = torch.ops.conv_circuits
+    _state["conv2d"] = Family(ops.conv2d_forward, ops.conv2d_input_grad, ops.conv2d_weight_grad, groups_index=3,
+                              kernel_context=poison_outputs_if_asked)
+    _state["group"] = Family(ops.group_conv_forward, ops.group_conv_input_grad, ops.group_conv_weight_grad,
+                             groups_index=None, kernel_context=poison_outputs_if_asked)
+    register(_state["conv2d"])
+    register(_state["group"])

@@ -1,15 +1,17 @@
 // group_conv_ops.cpp: the fused p4 / p4m group convolutions as PyTorch operators (namespace conv_circuits).
 //
-//   group_conv_forward(input, weight, bias?, order, stride, padding) -> output
-//   group_conv_input_grad(grad_output, weight, input_size, order, stride, padding) -> grad_input
-//   group_conv_weight_grad(grad_output, input, weight_size, order, stride, padding) -> (grad_weight, grad_bias)
+//   group_conv_forward(input, weight, bias?, order, stride, padding, direct=False) -> output
+//   group_conv_input_grad(grad_output, weight, input_size, order, stride, padding, direct=False) -> grad_input
+//   group_conv_weight_grad(grad_output, input, weight_size, order, stride, padding, direct=False)
+//       -> (grad_weight, grad_bias)
 // order is the group's order G (4: p4, 8: p4m). The weight's rank says which operation:
 //   lifting     input (N, Cin, H, W),    weight (Cout, Cin, k, k)     -> output (N, Cout, G, P, Q)
 //   group conv  input (N, Cin, G, H, W), weight (Cout, Cin, G, k, k)  -> output (N, Cout, G, P, Q)
 // bias (Cout,) is shared over the group axis; grad_bias sums over n, g, p, q. stride and padding
-// are (height, width) pairs, padding symmetric. Semantics: kernels/group_reference.py.
-// The CPU kernels are in cpu/group_conv_packed.cpp; the CUDA ones in cuda/group_conv_*.cu (bound
-// in cuda/group_conv_cuda_ops.cpp). Fake implementations and autograd: kernels/extension.py.
+// are (height, width) pairs, padding symmetric. Semantics: kernels/group_reference.py. direct=True
+// runs the readable loops of cpu/group_conv_direct.cpp instead of the fast path (one file per pass:
+// cpu/group_conv_forward.cpp, cpu/group_conv_input_grad.cpp, cpu/group_conv_weight_grad.cpp).
+// The CUDA kernels are in cuda/group_conv_*.cu (bound in cuda/group_conv_cuda_ops.cpp). Fake implementations and autograd: kernels/extension.py.
 #include "conv2d_torch_common.h"
 #include "group_conv_torch_common.h"
 #include "cpu/group_conv_cpu.h"
@@ -60,7 +62,7 @@ static void check_cpu(const at::Tensor& t, const char* name, const at::Tensor& l
 
 at::Tensor group_conv_forward_cpu_op(const at::Tensor& input, const at::Tensor& weight,
                                      const c10::optional<at::Tensor>& bias, int64_t order, at::IntArrayRef stride,
-                                     at::IntArrayRef padding) {
+                                     at::IntArrayRef padding, bool direct) {
     check_cpu(input, "input", input);
     check_cpu(weight, "weight", input);
     const GroupConvGeometry gg = make_group_geometry(input.sizes(), weight.sizes(), order, stride, padding);
@@ -74,8 +76,9 @@ at::Tensor group_conv_forward_cpu_op(const at::Tensor& input, const at::Tensor& 
     }
     at::Tensor y = new_output(group_output_size(gg), x.options());
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "group_conv_forward_cpu", [&] {
-        group_conv_forward_cpu<scalar_t>(gg, x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
-                                         b.defined() ? b.data_ptr<scalar_t>() : nullptr, y.data_ptr<scalar_t>());
+        const scalar_t* bp = b.defined() ? b.data_ptr<scalar_t>() : nullptr;
+        if (direct) group_conv_forward_direct<scalar_t>(gg, x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), bp, y.data_ptr<scalar_t>());
+        else group_conv_forward_packed<scalar_t>(gg, x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), bp, y.data_ptr<scalar_t>());
     });
     return y;
 }
@@ -88,7 +91,7 @@ void check_group_grad_output(const at::Tensor& grad_output, const GroupConvGeome
 
 at::Tensor group_conv_input_grad_cpu_op(const at::Tensor& grad_output, const at::Tensor& weight,
                                         at::IntArrayRef input_size, int64_t order, at::IntArrayRef stride,
-                                        at::IntArrayRef padding) {
+                                        at::IntArrayRef padding, bool direct) {
     check_cpu(grad_output, "grad_output", grad_output);
     check_cpu(weight, "weight", grad_output);
     const GroupConvGeometry gg = make_group_geometry(input_size, weight.sizes(), order, stride, padding);
@@ -96,14 +99,16 @@ at::Tensor group_conv_input_grad_cpu_op(const at::Tensor& grad_output, const at:
     const at::Tensor dy = grad_output.contiguous(), w = weight.contiguous();
     at::Tensor dx = new_output(input_size, dy.options());
     AT_DISPATCH_FLOATING_TYPES(dy.scalar_type(), "group_conv_input_grad_cpu", [&] {
-        group_conv_input_grad_cpu<scalar_t>(gg, dy.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), dx.data_ptr<scalar_t>());
+        if (direct) group_conv_input_grad_direct<scalar_t>(gg, dy.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), dx.data_ptr<scalar_t>());
+        else group_conv_input_grad_packed<scalar_t>(gg, dy.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), dx.data_ptr<scalar_t>());
     });
     return dx;
 }
 
 std::tuple<at::Tensor, at::Tensor> group_conv_weight_grad_cpu_op(const at::Tensor& grad_output, const at::Tensor& input,
                                                                  at::IntArrayRef weight_size, int64_t order,
-                                                                 at::IntArrayRef stride, at::IntArrayRef padding) {
+                                                                 at::IntArrayRef stride, at::IntArrayRef padding,
+                                                                 bool direct) {
     check_cpu(grad_output, "grad_output", grad_output);
     check_cpu(input, "input", grad_output);
     const GroupConvGeometry gg = make_group_geometry(input.sizes(), weight_size, order, stride, padding);
@@ -112,8 +117,12 @@ std::tuple<at::Tensor, at::Tensor> group_conv_weight_grad_cpu_op(const at::Tenso
     at::Tensor dw = new_output(weight_size, dy.options());
     at::Tensor db = new_output({weight_size[0]}, dy.options());
     AT_DISPATCH_FLOATING_TYPES(dy.scalar_type(), "group_conv_weight_grad_cpu", [&] {
-        group_conv_weight_grad_cpu<scalar_t>(gg, dy.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), dw.data_ptr<scalar_t>(),
-                                             db.data_ptr<scalar_t>());
+        if (direct)
+            group_conv_weight_grad_direct<scalar_t>(gg, dy.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), dw.data_ptr<scalar_t>(),
+                                                    db.data_ptr<scalar_t>());
+        else
+            group_conv_weight_grad_packed<scalar_t>(gg, dy.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), dw.data_ptr<scalar_t>(),
+                                                    db.data_ptr<scalar_t>());
     });
     return {dw, db};
 }
@@ -122,11 +131,11 @@ std::tuple<at::Tensor, at::Tensor> group_conv_weight_grad_cpu_op(const at::Tenso
 
 TORCH_LIBRARY_FRAGMENT(conv_circuits, m) {
     m.def("group_conv_forward(Tensor input, Tensor weight, Tensor? bias, int order, int[2] stride, "
-          "int[2] padding) -> Tensor");
+          "int[2] padding, bool direct=False) -> Tensor");
     m.def("group_conv_input_grad(Tensor grad_output, Tensor weight, int[] input_size, int order, int[2] stride, "
-          "int[2] padding) -> Tensor");
+          "int[2] padding, bool direct=False) -> Tensor");
     m.def("group_conv_weight_grad(Tensor grad_output, Tensor input, int[] weight_size, int order, int[2] stride, "
-          "int[2] padding) -> (Tensor, Tensor)");
+          "int[2] padding, bool direct=False) -> (Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(conv_circuits, CPU, m) {

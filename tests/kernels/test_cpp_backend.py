@@ -1,6 +1,9 @@
 """The C++ CPU backend (kernels/cpp_backend.py) against torch.nn.functional.conv2d.
 
-Both algorithms are checked: "packed" (the fast path) and "direct" (the readable loops).
+Both algorithms are checked: "packed" (the fast path) and "direct" (the readable loops). The group
+convolutions' readable loops (cpp_group.group_conv(..., algorithm="direct"), cpu/group_conv_direct.cpp)
+are checked here too, against the expanded-filter reference (the fast path has its own suite,
+tests/kernels/test_group_backends.py).
 Outputs are poisoned (CONV_CIRCUITS_POISON_OUTPUTS=1 fills them with NaN before the kernel
 runs), so an element a kernel forgets to write fails the comparison.
 
@@ -18,7 +21,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from kernels import cpp_backend
+import kernels
+from kernels import cpp_backend, cpp_group
+from kernels.groups import P4, P4M
 
 ok, why = cpp_backend.available()
 pytestmark = pytest.mark.skipif(not ok, reason=f"cpp backend unavailable: {why}")
@@ -163,3 +168,62 @@ def test_unsupported_dtype_raises_type_error():
     with pytest.raises(TypeError, match="float32 and float64"):
         cpp_backend.conv2d(torch.ones(1, 1, 3, 3, dtype=torch.int64), torch.ones(1, 1, 1, 1, dtype=torch.int64),
                            None, (1, 1), (0, 0), (1, 1), 1)
+
+
+# --- the group convolutions' direct loops (cpu/group_conv_direct.cpp) -------------------------------------
+
+# (op, N, Cin, Cout, H, W, k, stride, padding)
+GROUP_CASES = {
+    "p4_lift_k3": ("p4_lift", 2, 3, 2, 7, 6, 3, (1, 1), (1, 1)),
+    "p4_conv_strided": ("p4_conv", 2, 2, 3, 7, 8, 3, (2, 1), (0, 1)),
+    "p4m_lift_even_kernel": ("p4m_lift", 1, 2, 2, 6, 6, 2, (1, 1), (1, 0)),
+    "p4m_conv_k5_wide_padding": ("p4m_conv", 2, 2, 2, 5, 6, 5, (1, 2), (2, 3)),
+    "p4m_conv_k1": ("p4m_conv", 1, 3, 2, 4, 3, 1, (1, 1), (0, 0)),
+}
+
+
+def make_group_tensors(case, dtype, seed=0):
+    op, n, cin, cout, h, w, k, stride, padding = case
+    group = P4M if op.startswith("p4m") else P4
+    axis = () if op.endswith("_lift") else (group.order,)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, cin, *axis, h, w, dtype=dtype, generator=generator)
+    weight = torch.randn(cout, cin, *axis, k, k, dtype=dtype, generator=generator)
+    bias = torch.randn(cout, dtype=dtype, generator=generator)
+    return op, group.order, x, weight, bias, stride, padding
+
+
+@pytest.mark.parametrize("case", GROUP_CASES.values(), ids=GROUP_CASES.keys())
+def test_group_direct_output_and_gradients_match_the_reference(case):
+    op, order, x, weight, bias, stride, padding = make_group_tensors(case, torch.float64)
+    inputs = [t.clone().requires_grad_() for t in (x, weight, bias)]
+    reference = [t.clone().requires_grad_() for t in (x, weight, bias)]
+    y = cpp_group.group_conv(*inputs, stride, padding, order, algorithm="direct")
+    expected = getattr(kernels, op)(*reference, stride, padding, backend="torch")
+    torch.testing.assert_close(y, expected, **TOLERANCE[torch.float64])
+    grad_output = torch.randn_like(y)
+    got = torch.autograd.grad(y, inputs, grad_output)
+    wanted = torch.autograd.grad(expected, reference, grad_output)
+    for name, g, e in zip(("input", "weight", "bias"), got, wanted):
+        torch.testing.assert_close(g, e, **TOLERANCE[torch.float64], msg=lambda m: f"grad {name}: {m}")
+
+
+def test_group_packed_equals_direct_on_a_larger_case():
+    op, order, x, weight, bias, stride, padding = make_group_tensors(("p4m_conv", 3, 5, 6, 11, 9, 3, (1, 1), (1, 1)),
+                                                                     torch.float64, seed=4)
+    leaves = {algorithm: [t.clone().requires_grad_() for t in (x, weight, bias)] for algorithm in ("packed", "direct")}
+    outputs = {a: cpp_group.group_conv(*leaves[a], stride, padding, order, algorithm=a) for a in leaves}
+    torch.testing.assert_close(outputs["packed"], outputs["direct"], rtol=1e-12, atol=1e-12)
+    grad_output = torch.randn_like(outputs["packed"])
+    grads = {a: torch.autograd.grad(outputs[a], leaves[a], grad_output) for a in leaves}
+    for packed, direct in zip(grads["packed"], grads["direct"]):
+        torch.testing.assert_close(packed, direct, rtol=1e-12, atol=1e-12)
+
+
+def test_group_direct_float32_and_unknown_algorithm():
+    op, order, x, weight, bias, stride, padding = make_group_tensors(GROUP_CASES["p4_lift_k3"], torch.float32)
+    expected = getattr(kernels, op)(x.double(), weight.double(), bias.double(), stride, padding, backend="torch")
+    got = cpp_group.group_conv(x, weight, bias, stride, padding, order, algorithm="direct")
+    torch.testing.assert_close(got, expected.float(), **TOLERANCE[torch.float32])
+    with pytest.raises(ValueError, match="algorithm"):
+        cpp_group.group_conv(x, weight, bias, stride, padding, order, algorithm="im2col")

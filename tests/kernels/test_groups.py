@@ -4,14 +4,18 @@
 - the table agrees with composing the image actions (`torch.rot90`, `torch.flip` as DESIGN.md fixes
   them), checked on a probe image with all-distinct pixels, so different elements act differently;
 - the action on group feature maps is a homomorphism, and it is the one DESIGN.md's laws describe
-  (rotation rolls the group axis by +1 within each flip coset; the flip sends (m, r) to (m+1, -r)).
+  (rotation rolls the group axis by +1 within each flip coset; the flip sends (m, r) to (m+1, -r));
+- the index tables every fused kernel reads: the expanded filter bank gathered through
+  `filter_index` is the reference's, `filter_landing` inverts it, the pixel matrices give every
+  filter size's pixel map, and kernels/csrc/group_tables.h is exactly what groups.py generates.
 """
 import itertools
 
 import pytest
 import torch
 
-from kernels.groups import GROUPS, P4, P4M, get_group
+from kernels.group_reference import expand_group_filters, expand_lift_filters
+from kernels.groups import CPP_HEADER, GROUPS, P4, P4M, cpp_header, get_group
 
 GROUP_PARAMS = [pytest.param(group, id=name) for name, group in GROUPS.items()]
 
@@ -119,3 +123,47 @@ def test_bad_elements_and_feature_maps_raise():
         P4.element(1, 0)
     with pytest.raises(ValueError, match="group axis"):
         P4M.act_on_feature_map(probe(1, 2, 4), 1)
+
+
+# --- the index tables the kernels read ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("lifting", [True, False], ids=["lift", "conv"])
+@pytest.mark.parametrize("group", GROUP_PARAMS)
+def test_filter_index_gathers_the_reference_expanded_bank(group, lifting, k):
+    """Wexp[(o, g), (i, e, t)] = w[o, i].flatten()[filter_index[g, e*k*k + t]], against group_reference.py."""
+    cout, cin, order = 2, 3, group.order
+    weight = probe(cout, cin, *(() if lifting else (order,)), size=k, seed=k)
+    expanded = (expand_lift_filters if lifting else expand_group_filters)(weight, group)  # (cout*G, cin*Gin, k, k)
+    index = group.filter_index(k, lifting)
+    assert index.shape == (order, (1 if lifting else order) * k * k)
+    gathered = weight.reshape(cout, 1, cin, -1)[:, :, :, index]  # (cout, 1, cin, G, Gin*k*k)
+    gathered = gathered[:, 0].permute(0, 2, 1, 3).reshape(cout * order, cin * (1 if lifting else order), k, k)
+    assert torch.equal(gathered, expanded)
+
+
+@pytest.mark.parametrize("lifting", [True, False], ids=["lift", "conv"])
+@pytest.mark.parametrize("group", GROUP_PARAMS)
+def test_filter_landing_inverts_filter_index(group, lifting):
+    index, landing = group.filter_index(3, lifting), group.filter_landing(3, lifting)
+    for g in group.elements:
+        assert torch.equal(index[g, landing[g]], torch.arange(index.shape[1]))  # each row is a permutation
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6, 7])
+def test_pixel_matrices_give_the_pixel_map_of_every_filter_size(k):
+    """(A', B') = M (A, B) on centred, doubled coordinates: what the C++ and CUDA kernels compute."""
+    a, b = torch.arange(k * k) // k, torch.arange(k * k) % k
+    for g in P4M.elements:
+        m = P4M.pixel_matrix(g)
+        big_a, big_b = 2 * a - (k - 1), 2 * b - (k - 1)
+        a_source = (m[0][0] * big_a + m[0][1] * big_b + k - 1) // 2
+        b_source = (m[1][0] * big_a + m[1][1] * big_b + k - 1) // 2
+        assert torch.equal(a_source * k + b_source, P4M.pixel_source(g, k)), (g, k)
+
+
+def test_cpp_header_is_generated_from_groups():
+    """kernels/csrc/group_tables.h is data, never edited by hand: regenerate it with `python -m kernels.groups`."""
+    assert CPP_HEADER.read_text() == cpp_header(), "stale kernels/csrc/group_tables.h: run python -m kernels.groups"
+    assert torch.equal(P4M.table[:4, :4], P4.table)  # so p4 may read p4m's tables (its first four elements)

@@ -42,7 +42,7 @@ static void* group_stream() { return c10::cuda::getCurrentCUDAStream().stream();
 
 at::Tensor group_conv_forward_cuda(const at::Tensor& input, const at::Tensor& weight,
                                    const c10::optional<at::Tensor>& bias, int64_t order, at::IntArrayRef stride,
-                                   at::IntArrayRef padding) {
+                                   at::IntArrayRef padding, bool /*direct: the CUDA kernels have one algorithm*/) {
     const int dtype = group_dtype_code(input);
     check_group_cuda(input, "input", input);
     check_group_cuda(weight, "weight", input);
@@ -66,7 +66,7 @@ at::Tensor group_conv_forward_cuda(const at::Tensor& input, const at::Tensor& we
 
 at::Tensor group_conv_input_grad_cuda(const at::Tensor& grad_output, const at::Tensor& weight,
                                       at::IntArrayRef input_size, int64_t order, at::IntArrayRef stride,
-                                      at::IntArrayRef padding) {
+                                      at::IntArrayRef padding, bool /*direct*/) {
     const int dtype = group_dtype_code(grad_output);
     check_group_cuda(grad_output, "grad_output", grad_output);
     check_group_cuda(weight, "weight", grad_output);
@@ -83,7 +83,8 @@ at::Tensor group_conv_input_grad_cuda(const at::Tensor& grad_output, const at::T
 
 std::tuple<at::Tensor, at::Tensor> group_conv_weight_grad_cuda(const at::Tensor& grad_output, const at::Tensor& input,
                                                                at::IntArrayRef weight_size, int64_t order,
-                                                               at::IntArrayRef stride, at::IntArrayRef padding) {
+                                                               at::IntArrayRef stride, at::IntArrayRef padding,
+                                                               bool /*direct*/) {
     const int dtype = group_dtype_code(grad_output);
     check_group_cuda(grad_output, "grad_output", grad_output);
     check_group_cuda(input, "input", grad_output);
