@@ -1,23 +1,32 @@
 """pytest plugin loaded in the grader's test process: streams each test's outcome to the grader.
 
-Loaded with `-p course.grading.plugin` only by `course grade`. On start it reads the
-channel key from the pipe in $COURSE_GRADER_KEY_FD (then closes it) and writes signed
-events to the file descriptor in $COURSE_GRADER_FD:
+Loaded with `-p course.grading.plugin` only by `course grade`. On start it makes the process
+non-dumpable (no ptrace, no /proc/<pid>/mem, even by a process of the same user), reads the
+channel key from the pipe in $COURSE_GRADER_KEY_FD (then closes it) and writes signed events to
+the file descriptor in $COURSE_GRADER_FD:
 
-    {"event": "collected", "nodeid": ..., "points": n}   (every test, before any runs)
+    {"event": "collected", "nodeid": ..., "points": n, "submission": label or None}   (before any test runs)
     {"event": "start", "nodeid": ...}
     {"event": "end", "nodeid": ..., "outcome": "passed" | "failed" | "skipped", "message": ...}
 
 so a run that is killed half-way still tells what finished.
+
+When the grader grades several uploads in one run ($COURSE_SUBMISSION_SET: {label: folder}),
+every test of exercise exNN runs once per upload that has a file for exNN: the plugin adds a
+module-scoped parameter, so the tests of one upload run together and its sandbox is reused.
 """
+import json
 import os
+import re
 
 import pytest
 
 from course.grading.channel import KEY_BYTES, sign
+from course.grading.confine import not_dumpable
 
 MESSAGE_CHARS = 3000
-_state = {"key": None, "stream": None, "outcomes": {}}
+_state = {"key": None, "stream": None, "outcomes": {}, "submissions": {}}
+SUBMISSION_FIXTURE = "_graded_submission"
 
 
 def _emit(event: dict):
@@ -28,21 +37,51 @@ def _emit(event: dict):
 
 
 def pytest_configure(config):
+    import torch
+
+    torch.set_num_threads(1)  # small tensors; one thread is fastest on a shared machine (no conftest here)
+    set_file = os.environ.get("COURSE_SUBMISSION_SET")
+    if set_file:
+        with open(set_file) as file:
+            _state["submissions"] = json.load(file)
     fd = os.environ.get("COURSE_GRADER_FD")
     if fd is None:
         return
+    not_dumpable()
     key_fd = int(os.environ.pop("COURSE_GRADER_KEY_FD"))
     _state["key"] = os.read(key_fd, KEY_BYTES)
     os.close(key_fd)
-    os.set_inheritable(int(fd), False)  # the sandbox workers must not get the pipe
+    os.set_inheritable(int(fd), False)  # the sandbox must not get the pipe
     _state["stream"] = os.fdopen(int(fd), "wb", buffering=0)
+
+
+def pytest_generate_tests(metafunc):
+    submissions = _state["submissions"]
+    match = re.fullmatch(r"test_(ex\d\d_\w+)\.py", os.path.basename(str(metafunc.definition.fspath)))
+    if not submissions or not match:
+        return
+    exercise = match[1]
+    labels = [label for label, folder in submissions.items()
+              if any(os.path.exists(os.path.join(folder, f"{exercise}{suffix}")) for suffix in (".py", ".refused"))]
+    metafunc.fixturenames.append(SUBMISSION_FIXTURE)
+    metafunc.parametrize(SUBMISSION_FIXTURE, labels, ids=labels, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def _graded_submission(request):
+    from course.grading.sandbox import use_submission
+
+    use_submission(_state["submissions"][request.param])
+    return request.param
 
 
 def pytest_collection_finish(session):
     for item in session.items:
         marker = item.get_closest_marker("points")
         points = marker.args[0] if marker and marker.args else None
-        _emit({"event": "collected", "nodeid": item.nodeid, "points": points})
+        callspec = getattr(item, "callspec", None)
+        label = callspec.params.get(SUBMISSION_FIXTURE) if callspec else None
+        _emit({"event": "collected", "nodeid": item.nodeid, "points": points, "submission": label})
 
 
 def pytest_collectreport(report):
