@@ -1,8 +1,9 @@
 """The "triton" backend: conv2d as implicit-GEMM Triton kernels, forward and backward.
 
-forward.py, input_grad.py and weight_grad.py each hold one kernel and open with its index map;
-launch.py allocates outputs and picks grids and block sizes; autograd.py ties them into a
-differentiable function; registration.py makes them a PyTorch custom operator on a GPU.
+forward.py, input_grad.py and weight_grad.py each open with an index map, then hold the kernel and
+its launcher (which allocates the output and picks the grid); launch.py holds what the launchers
+share (block sizes, autotuning, precision); autograd.py ties them into a differentiable function;
+registration.py makes them a PyTorch custom operator on a GPU.
 
 Without a GPU the kernels run through the Triton interpreter, which executes each program in
 numpy: exact enough to check every index, but slow (use small shapes). The interpreter has to be

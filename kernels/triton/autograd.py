@@ -8,7 +8,9 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from kernels.triton.launch import conv2d_bias_grad, conv2d_forward, conv2d_input_grad, conv2d_weight_grad
+from kernels.triton.forward import conv2d_forward
+from kernels.triton.input_grad import conv2d_input_grad
+from kernels.triton.weight_grad import conv2d_bias_grad, conv2d_weight_grad
 
 
 class TritonConv2d(torch.autograd.Function):

@@ -23,11 +23,18 @@ float32 (float64 for float64 inputs), adding the bias, and storing in the output
 
 Masks: `row_exists` (m < N*P*Q), `column_exists` (j < K_g), `reduction_exists` (t < C_g*R*S) guard
 the ragged last tiles; `inside_image` guards the padding border and makes it read as zero.
+
+The launcher, `conv2d_forward`, is under the kernel: it allocates y, and launches one program per
+tile and group (block sizes and precision: launch.py).
 """
 from __future__ import annotations
 
+import torch
 import triton
 import triton.language as tl
+
+from kernels.poison import new_output
+from kernels.triton.launch import autotuned, direct, launch_gemm, output_size, precision_constexprs
 
 
 @triton.jit
@@ -36,7 +43,7 @@ def conv2d_forward_kernel(
     N, C, H, W, K, P, Q, R, S,
     stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
     GROUPS,
-    HAS_BIAS: tl.constexpr, ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr,
+    HAS_BIAS: tl.constexpr, ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr, DOT_PRECISION: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
     pid_m = tl.program_id(0)
@@ -92,7 +99,7 @@ def conv2d_forward_kernel(
         if UPCAST_OPERANDS:
             x_tile = x_tile.to(tl.float32)
             w_tile = w_tile.to(tl.float32)
-        acc = tl.dot(x_tile, w_tile, acc, input_precision="ieee")
+        acc = tl.dot(x_tile, w_tile, acc, input_precision=DOT_PRECISION)
 
     if HAS_BIAS:
         bias = tl.load(bias_ptr + k, mask=column_exists, other=0.0)
@@ -100,3 +107,30 @@ def conv2d_forward_kernel(
 
     y_address = y_ptr + (n[:, None] * K + k[None, :]) * PQ + pq[:, None]
     tl.store(y_address, acc.to(y_ptr.dtype.element_ty), mask=row_exists[:, None] & column_exists[None, :])
+
+
+SHAPE_KEY = ["N", "C", "H", "W", "K", "P", "Q", "R", "S", "stride_h", "stride_w", "GROUPS"]
+_tuned_forward_kernel = autotuned(conv2d_forward_kernel, SHAPE_KEY)
+
+
+def conv2d_geometry(x_shape, w_shape, y_shape, stride, padding, dilation, groups) -> tuple:
+    """The size arguments of all three conv2d kernels: N, C, H, W, K, P, Q, R, S, strides, paddings, dilations, groups."""
+    n, c, h, w = x_shape
+    k, _, r, s = w_shape
+    p, q = y_shape[2], y_shape[3]
+    return (n, c, h, w, k, p, q, r, s, stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], groups)
+
+
+def conv2d_forward(x, weight, bias, stride, padding, dilation, groups, wrap=direct):
+    """y = conv2d(x, weight, bias); x and weight contiguous, bias contiguous or None."""
+    n = x.shape[0]
+    k, c_g, r, s = weight.shape
+    p, q = output_size(x.shape, weight.shape, stride, padding, dilation)
+    y = new_output((n, k, p, q), like=x)
+    geometry = conv2d_geometry(x.shape, weight.shape, y.shape, stride, padding, dilation, groups)
+    launch_gemm(
+        _tuned_forward_kernel, wrap, "conv2d", rows=n * p * q, columns=k // groups, reduction=c_g * r * s,
+        groups=groups, args=(x, weight, bias if bias is not None else x, y, *geometry),
+        constexprs={"HAS_BIAS": bias is not None, **precision_constexprs(x.dtype)},
+    )
+    return y

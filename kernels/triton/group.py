@@ -3,14 +3,13 @@
 The reference (kernels/group_reference.py) builds the expanded filter bank, G transformed copies of
 every filter, and hands it to conv2d. These kernels never build it: the implicit GEMM that loads a
 weight tile computes, for each entry of the expanded bank, which parameter it is a copy of
-(group_index.py: rotations and the flip as index maps, group products as arithmetic mod 4), and
-the weight gradient adds up the G tied copies inside the kernel.
+(group_index.py: the index tables of kernels/groups.py, read by the kernel), and the weight
+gradient adds up the G tied copies inside the kernel.
 
-  group_index.py        the group arithmetic and the expanded-filter address
-  group_forward.py      y = x ⋆ expanded bank
-  group_input_grad.py   dL/dx
+  group_index.py        the index tables on the kernel's device, and the arguments every launcher passes
+  group_forward.py      y = x ⋆ expanded bank (kernel and launcher)
+  group_input_grad.py   dL/dx (kernel and launcher)
   group_weight_grad.py  dL/dw, summed over the tied copies (dL/dbias: conv2d's bias kernel)
-  group_launch.py       allocation, grids, block sizes
   group_autograd.py     the differentiable function
 
 Functions here take checked arguments (stride and padding as pairs of ints); call them through

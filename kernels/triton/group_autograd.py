@@ -9,12 +9,9 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from kernels.triton.group_launch import (
-    group_conv_bias_grad,
-    group_conv_forward,
-    group_conv_input_grad,
-    group_conv_weight_grad,
-)
+from kernels.triton.group_forward import group_conv_forward
+from kernels.triton.group_input_grad import group_conv_input_grad
+from kernels.triton.group_weight_grad import group_conv_bias_grad, group_conv_weight_grad
 
 
 class TritonGroupConv(torch.autograd.Function):

@@ -13,7 +13,8 @@ whose filter bank is the expanded one of kernels/group_reference.py, so one matr
 X is never built (that would be im2col), and neither is Wexp (that would be the expanded bank):
   h = p*stride_h - pad_h + u,    w = q*stride_w - pad_w + v
   X[m, t]    = x[n, c, h, w] = x_ptr[((n*CIN*G_IN + c)*H + h)*W + w]   (0 off the image: the padding)
-  Wexp[t, j] = w[o, i, g⁻¹·e, source_pixel(g, u, v)]                   (group_index.py: arithmetic only)
+  Wexp[t, j] = w[o, i].flatten()[index[g, t % (G_IN*k*k)]]              (group_index.py: the table)
+             = w_ptr[(o*CIN + i)*G_IN*k*k + index_ptr[g*G_IN*k*k + t % (G_IN*k*k)]]
   y[n, o, g, p, q] = y_ptr[(n*COUT*G + j)*P*Q + p*Q + q]
 The bias is shared over the group axis: column j adds bias[o].
 
@@ -22,28 +23,34 @@ of Y, looping over the reduction BLOCK_K at a time, accumulating in float32 (flo
 
 Masks: `row_exists` (m < N*P*Q), `column_exists` (j < COUT*G), `reduction_exists` (t < CIN*G_IN*k*k)
 guard the ragged last tiles; `inside_image` guards the padding border and makes it read as zero.
+The table reads need no mask: g < G and t % (G_IN*k*k) are always inside the table.
+
+The launcher, `group_conv_forward`, is under the kernel.
 """
 from __future__ import annotations
 
 import triton
 import triton.language as tl
 
-from kernels.triton.group_index import expanded_filter_offset
+from kernels.poison import new_output
+from kernels.triton.group_index import SHAPE_KEY, filter_tables, group_constexprs, group_geometry, group_output_size
+from kernels.triton.launch import autotuned, direct, launch_gemm
 
 
 @triton.jit
 def group_conv_forward_kernel(
-    x_ptr, w_ptr, bias_ptr, y_ptr,
+    x_ptr, w_ptr, bias_ptr, y_ptr, index_ptr,
     N, CIN, H, W, COUT, P, Q, k,
     stride_h, stride_w, pad_h, pad_w,
-    G: tl.constexpr, G_IN: tl.constexpr, LIFTING: tl.constexpr,
-    HAS_BIAS: tl.constexpr, ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr,
+    G: tl.constexpr, G_IN: tl.constexpr,
+    HAS_BIAS: tl.constexpr, ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr, DOT_PRECISION: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
     pid_m = tl.program_id(0)
     pid_j = tl.program_id(1)
     C = CIN * G_IN
     KK = k * k
+    GKK = G_IN * KK  # the values of one w[o, i]
     CKK = C * KK
     PQ = P * Q
 
@@ -74,7 +81,6 @@ def group_conv_forward_kernel(
         reduction_exists = t < CKK
         c = t // KK
         i = c // G_IN
-        e = c % G_IN
         u = (t % KK) // k
         v = t % k
 
@@ -86,14 +92,16 @@ def group_conv_forward_kernel(
             mask=row_exists[:, None] & reduction_exists[None, :] & inside_image,
             other=0.0,
         )
-        w_offset = expanded_filter_offset(  # (BLOCK_K, BLOCK_N)
-            o[None, :], i[:, None], g[None, :], e[:, None], u[:, None], v[:, None], CIN, k, G, LIFTING
+        within = tl.load(index_ptr + g[None, :] * GKK + (t % GKK)[:, None])  # (BLOCK_K, BLOCK_N): the table
+        w_tile = tl.load(
+            w_ptr + (o[None, :] * CIN + i[:, None]) * GKK + within,
+            mask=reduction_exists[:, None] & column_exists[None, :],
+            other=0.0,
         )
-        w_tile = tl.load(w_ptr + w_offset, mask=reduction_exists[:, None] & column_exists[None, :], other=0.0)
         if UPCAST_OPERANDS:
             x_tile = x_tile.to(tl.float32)
             w_tile = w_tile.to(tl.float32)
-        acc = tl.dot(x_tile, w_tile, acc, input_precision="ieee")
+        acc = tl.dot(x_tile, w_tile, acc, input_precision=DOT_PRECISION)
 
     if HAS_BIAS:
         bias = tl.load(bias_ptr + o, mask=column_exists, other=0.0)
@@ -101,3 +109,27 @@ def group_conv_forward_kernel(
 
     y_address = y_ptr + (n[:, None] * (COUT * G) + j[None, :]) * PQ + pq[:, None]
     tl.store(y_address, acc.to(y_ptr.dtype.element_ty), mask=row_exists[:, None] & column_exists[None, :])
+
+
+_tuned_forward_kernel = autotuned(group_conv_forward_kernel, SHAPE_KEY)
+
+
+def group_conv_forward(x, weight, bias, stride, padding, order, lifting, wrap=direct):
+    """y (N, COUT, G, P, Q) of the lifting or group convolution; x, weight contiguous, bias contiguous or None.
+
+    `order`: 4 (p4) or 8 (p4m); `lifting`: x (N, CIN, H, W) and weight (COUT, CIN, k, k), else
+    x (N, CIN, G, H, W) and weight (COUT, CIN, G, k, k).
+    """
+    n, cin = x.shape[:2]
+    cout, k = weight.shape[0], weight.shape[-1]
+    g_in = 1 if lifting else order
+    p, q = group_output_size(x.shape, k, stride, padding)
+    y = new_output((n, cout, order, p, q), like=x)
+    index, _ = filter_tables(order, k, lifting, x.device)
+    launch_gemm(
+        _tuned_forward_kernel, wrap, "group", rows=n * p * q, columns=cout * order, reduction=cin * g_in * k * k,
+        groups=1, args=(x, weight, bias if bias is not None else x, y, index,
+                        *group_geometry(x.shape, weight.shape, (p, q), stride, padding)),
+        constexprs={**group_constexprs(order, lifting, x.dtype), "HAS_BIAS": bias is not None},
+    )
+    return y

@@ -1,85 +1,62 @@
-"""Group arithmetic and the expanded-filter address, as Triton index arithmetic.
+"""Where a fused group kernel finds each entry of the expanded filter bank, and what every group launcher passes.
 
-The fused group-convolution kernels never build the expanded filter bank of kernels/group_reference.py;
-they read each of its entries straight from the small parameter tensor. These helpers say where.
+The kernels never build the expanded bank of kernels/group_reference.py, and never rotate or flip a
+filter: they read each entry of it from the small parameter tensor w, at the place that a table
+built once by kernels/groups.py says (the same tables, as C++ data, serve the C++ and CUDA kernels):
 
-Group elements (kernels/groups.py): g = 4*flip + turns, "flip `flip` times (last axis), then rot90
-`turns` times". p4 is the flip = 0 half, with the same numbers, so one formula serves G = 4 and 8.
+  Wexp[(o, g), (i, e, t)] = w[o, i].flatten()[index[g, e*k*k + t]]      index = Group.filter_index(k, lifting)
 
-  product   (f1, t1)·(f2, t2) = (f1 XOR f2,  t1 + (-1)^f1 · t2  mod 4)
-  inverse   (f, t)⁻¹          = (f, t) if f = 1 (a mirror undoes itself), else (0, -t mod 4)
+for output element g, input element e (none when lifting: Gin = 1) and filter pixel t = u*k + v. w[o, i]
+is the (k, k) or (G, k, k) block of w, Gin*k*k values from ((o*CIN + i)*Gin*k*k). The weight gradient
+runs the other way: parameter jw = e_w*k*k + t_w of w[o, i] sits in copy g at column landing[g, jw] =
+e*k*k + t (landing = Group.filter_landing(k, lifting)).
 
--t mod 4 is written 4 - t, then mod 4: compiled Triton and the interpreter disagree on the sign of
-% for negative numbers, so every % here sees a non-negative left side.
-
-Transformed filters. Write the k×k filter pixel (u, v) (row, column). torch.rot90 turns counter-
-clockwise: rot90(w)[u, v] = w[v, k-1-u], and the flip is flip(w)[u, v] = w[u, k-1-v]. So g·w, which
-flips first and turns second, reads
-
-  (g·w)[u, v] = w[source_pixel(g, u, v)],   source_pixel = flip^f ∘ rot^t, with
-    rot^0 (u, v) = (u, v)           rot^1 (u, v) = (v, k-1-u)
-    rot^2 (u, v) = (k-1-u, k-1-v)   rot^3 (u, v) = (k-1-v, u)
-    flip  (u, v) = (u, k-1-v)
-
-(an odd number of turns swaps row and column; turns 2, 3 mirror the row and turns 1, 2 the
-column). Conversely w[u, v] lands at pixel source_pixel(g⁻¹, u, v) of g·w: the weight gradient
-kernel uses that direction.
-
-Expanded filter entry (group_reference.py): output column (o, g), reduction index (i, e, u, v), with e
-the input's group element (the h of DESIGN.md's g⁻¹h; here h is an image row):
-
-  lifting      expanded[o*G + g, i, u, v]       = w[o, i, source_pixel(g, u, v)]
-  group conv   expanded[o*G + g, i*G + e, u, v] = w[o, i, g⁻¹·e, source_pixel(g, u, v)]
+The tables go to the kernel as int32 tensors on its device: G x Gin*k*k entries, read through the
+cache like any weight. They are built once per (group, k, lifting, device) and kept.
 """
 from __future__ import annotations
 
-import triton
-import triton.language as tl
+from functools import lru_cache
+
+import torch
+
+from kernels.groups import P4, P4M
+from kernels.triton.launch import output_size, precision_constexprs
 
 
-@triton.jit
-def group_multiply(g, e):
-    """g·e: first e, then g."""
-    g_flip = g // 4
-    g_turns = g % 4
-    e_flip = e // 4
-    e_turns = e % 4
-    e_turns_seen = tl.where(g_flip == 1, 4 - e_turns, e_turns)  # (-1)^g_flip · e_turns, kept >= 0
-    return 4 * (g_flip ^ e_flip) + (g_turns + e_turns_seen) % 4
+@lru_cache(maxsize=64)
+def _cached_tables(order: int, k: int, lifting: bool, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return _build_tables(order, k, lifting, device)
 
 
-@triton.jit
-def group_inverse(g):
-    """g⁻¹."""
-    flip = g // 4
-    turns = g % 4
-    return tl.where(flip == 1, g, (4 - turns) % 4)
+def _build_tables(order, k, lifting, device):
+    group = P4 if order == 4 else P4M
+    return (group.filter_index(k, lifting).to(device=device, dtype=torch.int32),
+            group.filter_landing(k, lifting).to(device=device, dtype=torch.int32))
 
 
-@triton.jit
-def source_pixel(g, u, v, k):
-    """(row, column) of w that pixel (u, v) of g·w shows; k is the filter size."""
-    flip = g // 4
-    turns = g % 4
-    swapped = (turns % 2) == 1
-    row = tl.where(swapped, v, u)
-    column = tl.where(swapped, u, v)
-    row = tl.where(turns >= 2, k - 1 - row, row)
-    column = tl.where((turns == 1) | (turns == 2), k - 1 - column, column)
-    column = tl.where(flip == 1, k - 1 - column, column)
-    return row, column
+def filter_tables(order: int, k: int, lifting: bool, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(index, landing) for the group of `order` elements and k×k filters, as int32 tensors on `device`."""
+    if torch.compiler.is_compiling():  # traced: built in the graph, no tensor from outside it
+        return _build_tables(order, k, lifting, torch.device(device))
+    return _cached_tables(order, k, lifting, torch.device(device))
 
 
-@triton.jit
-def expanded_filter_offset(o, i, g, e, u, v, CIN, k, G: tl.constexpr, LIFTING: tl.constexpr):
-    """Offset in w of the expanded filter entry for output column (o, g) and reduction index (i, e, u, v).
+SHAPE_KEY = ["N", "CIN", "H", "W", "COUT", "P", "Q", "k", "stride_h", "stride_w", "G", "G_IN"]
 
-    Lifting: w is (COUT, CIN, k, k) and e is ignored. Group conv: w is (COUT, CIN, G, k, k).
-    The arguments broadcast against each other, so one call fills a whole tile of addresses.
-    """
-    row, column = source_pixel(g, u, v, k)
-    if LIFTING:
-        return ((o * CIN + i) * k + row) * k + column
-    else:
-        e_source = group_multiply(group_inverse(g), e)
-        return (((o * CIN + i) * G + e_source) * k + row) * k + column
+
+def group_geometry(x_shape, w_shape, pq, stride, padding) -> tuple:
+    """The size arguments of all three group kernels: N, CIN, H, W, COUT, P, Q, k, stride_h, stride_w, pad_h, pad_w."""
+    n, cin, h, w = x_shape[0], x_shape[1], x_shape[-2], x_shape[-1]
+    cout, k = w_shape[0], w_shape[-1]
+    return (n, cin, h, w, cout, pq[0], pq[1], k, stride[0], stride[1], padding[0], padding[1])
+
+
+def group_constexprs(order, lifting, dtype) -> dict:
+    """G, G_IN (1 when lifting) and the dtype's constexprs (launch.precision_constexprs)."""
+    return {"G": order, "G_IN": 1 if lifting else order, **precision_constexprs(dtype)}
+
+
+def group_output_size(x_shape, k, stride, padding) -> tuple[int, int]:
+    """(P, Q) of a lifting or group convolution: x (N, CIN, [G,] H, W), k×k filters."""
+    return output_size(x_shape, (k, k), stride, padding, (1, 1))

@@ -6,9 +6,9 @@ y (N, COUT, G, P, Q), channel j = o*G + g; w (COUT, CIN, [G_IN,] k, k))
 Weight tying: each parameter w[o, i, e_w, u_w, v_w] sits in the expanded bank G times, once in the
 copy of every output element g, so its gradient is the sum of G gradients (lesson 02: tied
 weights add their gradients). In copy g it is the entry Wexp[(o, g), (i, e), (u, v)] with
-  e = g·e_w                                 (the input element that g⁻¹·e maps back to e_w)
-  (u, v) = source_pixel(g⁻¹, u_w, v_w)      (the pixel of g·w where w[u_w, v_w] lands)
-(lifting: no e, no e_w). And an expanded entry's gradient is conv2d's weight gradient, so
+  e*k*k + u*k + v = landing[g, e_w*k*k + u_w*k + v_w]     (group_index.py: the table; lifting: no e, no e_w)
+that is e = g·e_w (the input element that g⁻¹·e maps back to e_w) and (u, v) the pixel of g·w where
+w[u_w, v_w] lands. And an expanded entry's gradient is conv2d's weight gradient, so
   dw[o, i, e_w, u_w, v_w] = sum over g and (n, p, q) of dy[n, o*G + g, p, q] * x[n, i*G_IN + e, h, w],
   h = p*stride_h - pad_h + u,   w = q*stride_w - pad_w + v    (x = 0 off the image).
 
@@ -26,29 +26,36 @@ Program (pid_o, pid_t) computes one BLOCK_M x BLOCK_N tile of dW. The bias gradi
 of its own: it is conv2d's, for dy seen as (N, COUT, G*P, Q).
 
 Masks: `channel_exists` (o < COUT), `column_exists` (t < CIN*G_IN*k*k), `reduction_exists`
-(m < N*P*Q), `inside_image` (the padding border reads as zero).
+(m < N*P*Q), `inside_image` (the padding border reads as zero). The table read needs no mask:
+t % (G_IN*k*k) is always inside a row of it.
+
+The launchers, `group_conv_weight_grad` and `group_conv_bias_grad`, are under the kernel.
 """
 from __future__ import annotations
 
 import triton
 import triton.language as tl
 
-from kernels.triton.group_index import group_inverse, group_multiply, source_pixel
+from kernels.poison import new_output
+from kernels.triton.group_index import SHAPE_KEY, filter_tables, group_constexprs, group_geometry
+from kernels.triton.launch import autotuned, direct, launch_gemm
+from kernels.triton.weight_grad import conv2d_bias_grad
 
 
 @triton.jit
 def group_conv_weight_grad_kernel(
-    dy_ptr, x_ptr, dw_ptr,
+    dy_ptr, x_ptr, dw_ptr, landing_ptr,
     N, CIN, H, W, COUT, P, Q, k,
     stride_h, stride_w, pad_h, pad_w,
-    G: tl.constexpr, G_IN: tl.constexpr, LIFTING: tl.constexpr,
-    ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr,
+    G: tl.constexpr, G_IN: tl.constexpr,
+    ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr, DOT_PRECISION: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
     pid_o = tl.program_id(0)
     pid_t = tl.program_id(1)
     C = CIN * G_IN
     KK = k * k
+    GKK = G_IN * KK  # the values of one w[o, i]
     CKK = C * KK
     PQ = P * Q
 
@@ -59,11 +66,8 @@ def group_conv_weight_grad_kernel(
     # Columns: the parameter's own (i, e_w, u_w, v_w), flattened as t.
     t = pid_t * BLOCK_N + tl.arange(0, BLOCK_N)
     column_exists = t < CKK
-    c_w = t // KK
-    i = c_w // G_IN
-    e_w = c_w % G_IN
-    u_w = (t % KK) // k
-    v_w = t % k
+    i = t // GKK
+    parameter = t % GKK  # (e_w, u_w, v_w): which value of w[o, i]
 
     if ACC_FLOAT64:
         acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float64)
@@ -71,12 +75,11 @@ def group_conv_weight_grad_kernel(
         acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
 
     for g in range(G):
-        # Where the parameter (i, e_w, u_w, v_w) sits in copy g of the expanded bank.
-        u, v = source_pixel(group_inverse(g), u_w, v_w, k)
-        if LIFTING:
-            c = i
-        else:
-            c = i * G_IN + group_multiply(g, e_w)
+        # Where the parameter (i, e_w, u_w, v_w) sits in copy g of the expanded bank: (i, e, u, v).
+        landing = tl.load(landing_ptr + g * GKK + parameter)  # (BLOCK_N,): e*k*k + u*k + v
+        c = i * G_IN + landing // KK
+        u = (landing % KK) // k
+        v = landing % k
         for m_start in range(0, N * PQ, BLOCK_K):
             # Reduction: output pixels (n, p, q) flattened as m.
             m = m_start + tl.arange(0, BLOCK_K)
@@ -102,7 +105,32 @@ def group_conv_weight_grad_kernel(
             if UPCAST_OPERANDS:
                 dy_tile = dy_tile.to(tl.float32)
                 x_tile = x_tile.to(tl.float32)
-            acc = tl.dot(dy_tile, x_tile, acc, input_precision="ieee")
+            acc = tl.dot(dy_tile, x_tile, acc, input_precision=DOT_PRECISION)
 
     dw_address = dw_ptr + o[:, None] * CKK + t[None, :]
     tl.store(dw_address, acc.to(dw_ptr.dtype.element_ty), mask=channel_exists[:, None] & column_exists[None, :])
+
+
+_tuned_weight_grad_kernel = autotuned(group_conv_weight_grad_kernel, SHAPE_KEY)
+
+
+def group_conv_weight_grad(grad_y, x, w_shape, stride, padding, order, lifting, wrap=direct):
+    """dL/dweight for dL/dy = grad_y (contiguous), summed over the G tied copies, shaped like the weight."""
+    n, cin = x.shape[:2]
+    cout, k = w_shape[0], w_shape[-1]
+    g_in = 1 if lifting else order
+    p, q = grad_y.shape[-2:]
+    grad_w = new_output(w_shape, like=grad_y)
+    _, landing = filter_tables(order, k, lifting, grad_y.device)
+    launch_gemm(
+        _tuned_weight_grad_kernel, wrap, "group", rows=cout, columns=cin * g_in * k * k, reduction=n * p * q,
+        groups=1, args=(grad_y, x, grad_w, landing, *group_geometry(x.shape, w_shape, (p, q), stride, padding)),
+        constexprs=group_constexprs(order, lifting, grad_y.dtype),
+    )
+    return grad_w
+
+
+def group_conv_bias_grad(grad_y, wrap=direct):
+    """dL/dbias (COUT,): conv2d's bias gradient, for grad_y (N, COUT, G, P, Q) seen as (N, COUT, G*P, Q)."""
+    n, cout, order, p, q = grad_y.shape
+    return conv2d_bias_grad(grad_y.reshape(n, cout, order * p, q), wrap=wrap)

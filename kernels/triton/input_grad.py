@@ -23,11 +23,17 @@ candidates are not whole numbers and are masked off: simple and correct, not the
 
 Masks: `row_exists` (m < N*H*W), `channel_exists` (c_local < C_g), `reduction_exists` (u < K_g*R*S),
 and `window_hits` (p, q whole numbers inside the output) says which dy elements this pixel feeds.
+
+The launcher, `conv2d_input_grad`, is under the kernel.
 """
 from __future__ import annotations
 
 import triton
 import triton.language as tl
+
+from kernels.poison import new_output
+from kernels.triton.forward import SHAPE_KEY, conv2d_geometry
+from kernels.triton.launch import autotuned, direct, launch_gemm, precision_constexprs
 
 
 @triton.jit
@@ -36,7 +42,7 @@ def conv2d_input_grad_kernel(
     N, C, H, W, K, P, Q, R, S,
     stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
     GROUPS,
-    ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr,
+    ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr, DOT_PRECISION: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
     pid_m = tl.program_id(0)
@@ -102,7 +108,23 @@ def conv2d_input_grad_kernel(
         if UPCAST_OPERANDS:
             dy_tile = dy_tile.to(tl.float32)
             w_tile = w_tile.to(tl.float32)
-        acc = tl.dot(dy_tile, w_tile, acc, input_precision="ieee")
+        acc = tl.dot(dy_tile, w_tile, acc, input_precision=DOT_PRECISION)
 
     dx_address = dx_ptr + ((n[:, None] * C + c[None, :]) * H + h[:, None]) * W + w[:, None]
     tl.store(dx_address, acc.to(dx_ptr.dtype.element_ty), mask=row_exists[:, None] & channel_exists[None, :])
+
+
+_tuned_input_grad_kernel = autotuned(conv2d_input_grad_kernel, SHAPE_KEY)
+
+
+def conv2d_input_grad(grad_y, weight, x_shape, stride, padding, dilation, groups, wrap=direct):
+    """dL/dx for dL/dy = grad_y (contiguous), as an (N, C, H, W) tensor."""
+    n, c, h, w = x_shape
+    k, c_g, r, s = weight.shape
+    grad_x = new_output(x_shape, like=grad_y)
+    geometry = conv2d_geometry(x_shape, weight.shape, grad_y.shape, stride, padding, dilation, groups)
+    launch_gemm(
+        _tuned_input_grad_kernel, wrap, "conv2d", rows=n * h * w, columns=c_g, reduction=(k // groups) * r * s,
+        groups=groups, args=(grad_y, weight, grad_x, *geometry), constexprs=precision_constexprs(grad_y.dtype),
+    )
+    return grad_x

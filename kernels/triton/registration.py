@@ -15,7 +15,9 @@ from typing import Optional
 import torch
 from torch.library import triton_op, wrap_triton
 
-from kernels.triton.launch import conv2d_bias_grad, conv2d_forward, conv2d_input_grad, conv2d_weight_grad
+from kernels.triton.forward import conv2d_forward
+from kernels.triton.input_grad import conv2d_input_grad
+from kernels.triton.weight_grad import conv2d_bias_grad, conv2d_weight_grad
 
 NAMESPACE = "kernels_triton"
 

@@ -20,11 +20,18 @@ Masks: `channel_exists` (j < K_g), `column_exists` (t < C_g*R*S), `reduction_exi
 Bias: db[k] = sum over (n, p, q) of dy[n, k, p, q]. Program pid_k sums channels
 pid_k*BLOCK_K ... +BLOCK_K over m = (n, p, q), BLOCK_M pixels at a time.
 Masks: `channel_exists` (k < K), `pixel_exists` (m < N*P*Q).
+
+The launchers, `conv2d_weight_grad` and `conv2d_bias_grad`, are under the kernels.
 """
 from __future__ import annotations
 
+import torch
 import triton
 import triton.language as tl
+
+from kernels.poison import new_output
+from kernels.triton.forward import SHAPE_KEY, conv2d_geometry
+from kernels.triton.launch import INTERPRETING, autotuned, block, direct, launch_gemm, precision_constexprs
 
 
 @triton.jit
@@ -33,7 +40,7 @@ def conv2d_weight_grad_kernel(
     N, C, H, W, K, P, Q, R, S,
     stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
     GROUPS,
-    ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr,
+    ACC_FLOAT64: tl.constexpr, UPCAST_OPERANDS: tl.constexpr, DOT_PRECISION: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
 ):
     pid_j = tl.program_id(0)
@@ -87,7 +94,7 @@ def conv2d_weight_grad_kernel(
         if UPCAST_OPERANDS:
             dy_tile = dy_tile.to(tl.float32)
             x_tile = x_tile.to(tl.float32)
-        acc = tl.dot(dy_tile, x_tile, acc, input_precision="ieee")
+        acc = tl.dot(dy_tile, x_tile, acc, input_precision=DOT_PRECISION)
 
     dw_address = dw_ptr + k[:, None] * CRS + t[None, :]
     tl.store(dw_address, acc.to(dw_ptr.dtype.element_ty), mask=channel_exists[:, None] & column_exists[None, :])
@@ -119,3 +126,39 @@ def conv2d_bias_grad_kernel(
         )
         acc += tl.sum(dy_tile.to(acc.dtype), axis=1)
     tl.store(db_ptr + k, acc.to(db_ptr.dtype.element_ty), mask=channel_exists)
+
+
+_tuned_weight_grad_kernel = autotuned(conv2d_weight_grad_kernel, SHAPE_KEY)
+
+
+def conv2d_weight_grad(grad_y, x, w_shape, stride, padding, dilation, groups, wrap=direct):
+    """dL/dweight for dL/dy = grad_y (contiguous), as a (K, C/G, R, S) tensor."""
+    k, c_g, r, s = w_shape
+    n, _, p, q = grad_y.shape
+    grad_w = new_output(w_shape, like=grad_y)
+    geometry = conv2d_geometry(x.shape, w_shape, grad_y.shape, stride, padding, dilation, groups)
+    launch_gemm(
+        _tuned_weight_grad_kernel, wrap, "conv2d", rows=k // groups, columns=c_g * r * s, reduction=n * p * q,
+        groups=groups, args=(grad_y, x, grad_w, *geometry), constexprs=precision_constexprs(grad_y.dtype),
+    )
+    return grad_w
+
+
+BIAS_BLOCK_K = 32  # on a GPU: channels per program of the bias gradient
+BIAS_BLOCK_M = 256  # on a GPU: at most this many pixels per step
+
+
+def conv2d_bias_grad(grad_y, wrap=direct):
+    """dL/dbias for dL/dy = grad_y (contiguous), as a (K,) tensor."""
+    n, k, p, q = grad_y.shape
+    grad_b = new_output((k,), like=grad_y)
+    if k == 0:
+        return grad_b
+    block_k = block(k, 64) if INTERPRETING else BIAS_BLOCK_K
+    block_m = block(n * p * q, 1024 if INTERPRETING else BIAS_BLOCK_M)
+    grid = (triton.cdiv(k, block_k),)
+    wrap(conv2d_bias_grad_kernel)[grid](
+        grad_y, grad_b, n, k, p * q,
+        ACC_FLOAT64=grad_y.dtype == torch.float64, BLOCK_K=block_k, BLOCK_M=block_m,
+    )
+    return grad_b

@@ -249,11 +249,11 @@ def test_poisoned_outputs_catch_an_unwritten_element(monkeypatch):
     if not AVAILABILITY["triton"][0]:
         pytest.skip(f"backend 'triton' unavailable: {AVAILABILITY['triton'][1]}")
     import kernels.triton as triton_backend
-    import kernels.triton.launch as launch
+    import kernels.triton.forward as forward
 
     if triton_backend._registered_op is not None:
         pytest.skip("on a GPU the registered operator calls the launcher; this check is for the direct path")
-    honest = launch.conv2d_forward
+    honest = forward.conv2d_forward
 
     def forgetful(x, weight, *rest, **kw):
         out = honest(x, weight, *rest, **kw)

@@ -5,7 +5,8 @@ the output and the gradients of input, weight and bias against backend="torch" (
 kernels/group_reference.py) evaluated in float64 on the very same, already rounded, values, so only
 the kernels' own rounding counts. Named edge cases, seeded random cases, a float64 gradcheck on a tiny
 shape, and:
-- the group arithmetic of kernels/triton/group_index.py against kernels/groups.py, entry by entry;
+- the kernels read the expanded bank through kernels/groups.py's tables (kernels/triton/group_index.py),
+  with no rotation or flip arithmetic of their own: a table with its rows rolled rolls the output;
 - the expanded filter bank is never built (the reference's expansion functions are patched to raise);
 - every output element is written (buffers come NaN-filled inside `poisoned_outputs()`);
 - the weight gradient, summed over the tied copies inside the kernel, is the same bits on every run.
@@ -29,12 +30,10 @@ import torch
 import kernels  # noqa: I001  (before triton: without a GPU, `import kernels` switches on the interpreter)
 import kernels.group_reference
 import kernels.triton.group as triton_group
-import kernels.triton.group_launch as group_launch
-import triton
-import triton.language as tl
+import kernels.triton.group_index as group_index
+import kernels.triton.launch as launch
 from kernels.groups import P4, P4M
 from kernels.poison import poisoned_outputs
-from kernels.triton.group_index import group_inverse, group_multiply, source_pixel
 
 AVAILABLE, WHY_NOT = triton_group.available()
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason=f"triton group backend unavailable: {WHY_NOT}")
@@ -155,12 +154,12 @@ def test_output_and_gradients_match_reference_on_random_cases(op, seed, dtype):
     check_against_reference(op, random_case(seed), dtype, seed=seed)
 
 
-@pytest.mark.skipif(not group_launch.INTERPRETING, reason="block sizes are autotuned on a GPU")
+@pytest.mark.skipif(not launch.INTERPRETING, reason="block sizes are autotuned on a GPU")
 @pytest.mark.parametrize("op", list(OPS))
 def test_smallest_blocks_tile_every_gemm_dimension(op, monkeypatch):
     """16-wide tiles (tl.dot's smallest): several ragged tiles along rows, columns and the reduction
     of all three kernels, so every mask and every tile offset is exercised."""
-    monkeypatch.setattr(group_launch, "INTERPRETER_BLOCK_CAPS", {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16})
+    monkeypatch.setitem(launch.INTERPRETER_BLOCK_CAPS, "group", {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16})
     lifting = OPS[op][2]
     check_against_reference(op, Case(n=1, cin=2 if lifting else 1, cout=3, h=5, w=5), torch.float64)
 
@@ -185,32 +184,32 @@ def test_gradcheck_input_weight_bias(op):
 # --- how the kernels compute --------------------------------------------------------------------------
 
 
-@triton.jit
-def _group_index_probe_kernel(table_ptr, inverse_ptr, pixel_ptr, k, G: tl.constexpr, KK: tl.constexpr):
-    g = tl.arange(0, G)
-    e = tl.arange(0, G)
-    tl.store(table_ptr + g[:, None] * G + e[None, :], group_multiply(g[:, None], e[None, :]))
-    tl.store(inverse_ptr + g, group_inverse(g))
-    pixel = tl.arange(0, KK)
-    row, column = source_pixel(g[:, None], pixel[None, :] // k, pixel[None, :] % k, k)
-    tl.store(pixel_ptr + g[:, None] * KK + pixel[None, :], row * k + column, mask=pixel[None, :] < k * k)
-
-
-@pytest.mark.parametrize("k", [1, 2, 3, 4])
+@pytest.mark.parametrize("lifting", [True, False], ids=["lift", "conv"])
 @pytest.mark.parametrize("group", [P4, P4M], ids=lambda g: g.name)
-def test_group_index_arithmetic_matches_kernels_groups(group, k):
-    """group_multiply = the table, group_inverse = the inverses, source_pixel(g) = where g·w reads w."""
-    order = group.order
-    table = torch.full((order, order), -1, dtype=torch.int32, device=DEVICE)
-    inverse = torch.full((order,), -1, dtype=torch.int32, device=DEVICE)
-    pixels = torch.full((order, 16), -1, dtype=torch.int32, device=DEVICE)
-    _group_index_probe_kernel[(1,)](table, inverse, pixels, k, G=order, KK=16)
-    torch.testing.assert_close(table.cpu().long(), group.table, rtol=0, atol=0)
-    torch.testing.assert_close(inverse.cpu().long(), group.inverses, rtol=0, atol=0)
-    flat_pixels = torch.arange(k * k).reshape(k, k)  # w[u, v] holds its own flat index u*k + v
-    for g in group.elements:
-        expected = group.act_on_image(flat_pixels, g).flatten()
-        torch.testing.assert_close(pixels[g, : k * k].cpu().long(), expected, rtol=0, atol=0)
+def test_tables_on_the_device_are_those_of_kernels_groups(group, lifting):
+    index, landing = group_index.filter_tables(group.order, 3, lifting, DEVICE)
+    assert index.dtype == landing.dtype == torch.int32 and index.device.type == DEVICE.type
+    assert torch.equal(index.cpu().long(), group.filter_index(3, lifting))
+    assert torch.equal(landing.cpu().long(), group.filter_landing(3, lifting))
+
+
+@pytest.mark.parametrize("op", ["p4_conv", "p4m_lift"])
+def test_forward_reads_the_expanded_bank_through_the_table(op, monkeypatch):
+    """Rolling the table's rows by one (copy g reads copy g+1's entries) rolls the output's group axis:
+    the kernel has no rotation or flip of its own, every entry comes through kernels/groups.py's table."""
+    function, group, lifting = OPS[op]
+    case = Case(h=5, w=5)
+    x, weight, bias, _ = make_inputs(op, case, torch.float64, seed=6)
+    expected = function(x, weight, bias, case.stride, case.padding, backend="triton")
+    honest = group_index.filter_tables
+
+    def rolled(order, k, lifting, device):
+        index, landing = honest(order, k, lifting, device)
+        return index.roll(-1, dims=0), landing
+
+    monkeypatch.setattr("kernels.triton.group_forward.filter_tables", rolled)
+    got = function(x, weight, bias, case.stride, case.padding, backend="triton")
+    torch.testing.assert_close(got, expected.roll(-1, dims=2), rtol=0, atol=0)
 
 
 def _refuse_to_expand(*args, **kwargs):
