@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_writable(folder: Path) -> None:
-    from course.lesson_runtime import OutputFolderError, prepare_output_folder
+    from course.runtime.lesson import OutputFolderError, prepare_output_folder
 
     try:
         prepare_output_folder(folder)
@@ -62,7 +62,7 @@ def check_writable(folder: Path) -> None:
 def command_list(args) -> int:
     from course import CHECKOUT_ROOT
     from course.grading.grade import GraderError, Limits, collect, exercise_test_files
-    from course.lessons import SYLLABUS, lesson_title
+    from course.runtime.syllabus import SYLLABUS, lesson_title
 
     print("Lessons")
     for entry in SYLLABUS:
@@ -84,7 +84,7 @@ def command_list(args) -> int:
 
 
 def command_run(args) -> int:
-    from course.lessons import SYLLABUS, LessonNotFound, find_lesson, run_lesson
+    from course.runtime.syllabus import SYLLABUS, LessonNotFound, find_lesson, run_lesson
 
     try:
         entries = [e for e in SYLLABUS if e.present] if args.lesson == "all" else [find_lesson(args.lesson)]
@@ -150,7 +150,7 @@ def command_release(args) -> int:
 
 
 def command_doctor(args) -> int:
-    from course.doctor import doctor
+    from course.runtime.doctor import doctor
 
     return doctor()
 

@@ -7,31 +7,14 @@ such narrow nets train badly: points that a ReLU sends to the origin stay merged
 # %%
 import torch
 
+from course.chapters.folding_space import (a_net_that_reached, affine_relu_steps, best_line_accuracy, dead_fraction,
+                                           grid_lines, layer_parameters, predicted_classes, quadrant, relu_landing,
+                                           step_names, training_experiment)
 from course.data.two_class_plane import BOUNDARY_TEXT, BOX, chevron, chevron_boundary
-from course.folding import (
-    a_net_that_reached,
-    affine_relu_steps,
-    best_line_accuracy,
-    dead_fraction,
-    grid_lines,
-    layer_parameters,
-    predicted_classes,
-    quadrant,
-    relu_landing,
-    step_names,
-    training_experiment,
-)
-from course.lesson_runtime import Lesson
-from course.plot.folding_figures import (
-    plot_chevron_data,
-    plot_collapse_per_layer,
-    plot_dead_fractions,
-    plot_decision_regions,
-    plot_folding_steps,
-    plot_relu_quadrants,
-    plot_separable_output,
-    plot_training_runs,
-)
+from course.figures.folding_space import (plot_chevron_data, plot_collapse_per_layer, plot_dead_fractions,
+                                          plot_decision_regions, plot_folding_steps, plot_relu_quadrants,
+                                          plot_separable_output, plot_training_runs)
+from course.runtime.lesson import Lesson
 
 POINTS, TARGET = 256, 0.97  # "reached the target": training accuracy >= TARGET
 TRAINING = dict(epochs=40, lr=0.03, batch_size=64)  # Adam, the same for every net

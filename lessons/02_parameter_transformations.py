@@ -10,19 +10,14 @@ import math
 
 import torch
 
+from course.chapters.parameter_transformations import (FixedTarget, HyperNetwork, chain_rule_check, curves_for,
+                                                       induced_update_residual, spread_within_copies,
+                                                       tied_and_untied_step, tied_gradients, tied_problem, train_models)
 from course.data.sine_family import X_RANGE, random_contexts, sine_curve, sine_family
-from course.hypernetwork import FixedTarget, HyperNetwork, curves_for, train_models
-from course.lesson_runtime import Lesson
+from course.figures.parameter_transformations import (plot_hypernetwork_fits, plot_induced_update_residual,
+                                                      plot_test_curves, plot_tied_gradients, plot_tied_step)
 from course.models import parameter_count
-from course.parameter_transforms import chain_rule_check, induced_update_residual
-from course.plot.weight_sharing_figures import (
-    plot_hypernetwork_fits,
-    plot_induced_update_residual,
-    plot_test_curves,
-    plot_tied_gradients,
-    plot_tied_step,
-)
-from course.weight_sharing import spread_within_copies, tied_and_untied_step, tied_gradients, tied_problem
+from course.runtime.lesson import Lesson
 
 
 def final_error(history):

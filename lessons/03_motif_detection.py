@@ -10,38 +10,19 @@ import copy
 import torch
 import torch.nn.functional as F
 
+from course.analysis.similarity import cosine_similarity
+from course.chapters.motif_detection import (CORNER_TEMPLATES, CORNER_THRESHOLD, DenseNet, ENDPOINT_TEMPLATES,
+                                             ENDPOINT_THRESHOLD, MotifDetector, MultiStartDetector, TemplateNet,
+                                             accuracy_by_offset, classify_c_or_d, logit_spread_over_shifts, motif_score,
+                                             predictions, raw_responses, sgd_steps, sliding_windows, template_responses,
+                                             tied_gradient_check)
 from course.data.letters import GRID, LETTERS, every_shift, glyph, place
 from course.data.motif_sequences import default_motif, motif_sequences
-from course.lesson_runtime import Lesson
-from course.letter_templates import (
-    CORNER_TEMPLATES,
-    CORNER_THRESHOLD,
-    ENDPOINT_TEMPLATES,
-    ENDPOINT_THRESHOLD,
-    classify_c_or_d,
-    raw_responses,
-    template_responses,
-)
-from course.motifs import (
-    MotifDetector,
-    MultiStartDetector,
-    cosine_similarity,
-    motif_score,
-    sgd_steps,
-    sliding_windows,
-    tied_gradient_check,
-)
-from course.plot.motif_figures import (
-    plot_learned_motif,
-    plot_letter_templates,
-    plot_motif_sequences,
-    plot_shift_invariance,
-    plot_template_net,
-    plot_window_gradients,
-    plot_zero_grad,
-)
-from course.template_net import DenseNet, TemplateNet, accuracy_by_offset, logit_spread_over_shifts, predictions
-from course.train import fit
+from course.figures.motif_detection import (plot_learned_motif, plot_letter_templates, plot_motif_sequences,
+                                            plot_shift_invariance, plot_template_net, plot_window_gradients,
+                                            plot_zero_grad)
+from course.runtime.lesson import Lesson
+from course.runtime.train import fit
 
 LENGTH = 48  # samples per sequence
 

@@ -8,22 +8,11 @@ size; and how a whole conv2d layer becomes one matrix multiply (im2col).
 import torch
 import torch.nn.functional as F
 
-from course.convolution import (
-    conv_output_size,
-    convolve1d,
-    cross_correlate1d,
-    cross_correlate2d,
-    unfold2d,
-)
+from course.chapters.convolution import conv_output_size, convolve1d, cross_correlate1d, cross_correlate2d, unfold2d
 from course.data.toy_signals import piecewise_signal, shapes_image
-from course.lesson_runtime import Lesson
-from course.plot.convolution_figures import (
-    plot_convolution_vs_correlation,
-    plot_edge_filters,
-    plot_im2col,
-    plot_sliding_window,
-    plot_stride_padding_dilation,
-)
+from course.figures.convolution import (plot_convolution_vs_correlation, plot_edge_filters, plot_im2col,
+                                        plot_sliding_window, plot_stride_padding_dilation)
+from course.runtime.lesson import Lesson
 
 
 def max_error(a, b):

@@ -8,27 +8,15 @@ same size, until the pixels are shuffled and the neighbourhoods it relies on are
 # %%
 import torch
 
-from course.cells import complex_cell, oriented_bar, oriented_filter, shift_sensitivity, simple_cell, tuning
+from course.chapters.deep_conv_nets import (complex_cell, footprint, layer_geometry, layer_receptive_fields,
+                                            measure_layer_fields, oriented_bar, oriented_filter, shift_sensitivity,
+                                            simple_cell, tuning, twin_unit_gradient, unit_gradient)
 from course.data.shapes import CLASSES, Shapes
-from course.lesson_runtime import Lesson
+from course.figures.deep_conv_nets import (plot_first_layer_filters, plot_four_way, plot_hierarchy,
+                                           plot_receptive_fields, plot_shapes_examples, plot_simple_complex)
 from course.models import RECIPES, TOLERANCE, load_shipped, parameter_count, train_recipe
-from course.plot.deep_conv_figures import (
-    plot_first_layer_filters,
-    plot_four_way,
-    plot_hierarchy,
-    plot_receptive_fields,
-    plot_shapes_examples,
-    plot_simple_complex,
-)
-from course.receptive_field import (
-    footprint,
-    layer_geometry,
-    layer_receptive_fields,
-    measure_layer_fields,
-    twin_unit_gradient,
-    unit_gradient,
-)
-from course.train import evaluate
+from course.runtime.lesson import Lesson
+from course.runtime.train import evaluate
 
 PIXELS = {"in place": "", "shuffled": "_permuted"}  # recipe name suffix for each pixel order
 

@@ -8,28 +8,13 @@ stated tolerances, gradcheck, poisoned outputs), and this machine's benchmark nu
 import torch
 import torch.nn.functional as F
 
-from course.implicit_gemm import (
-    ConvGeometry,
-    gemm_tile,
-    im2col_blow_up,
-    im2col_matrix,
-    implicit_gemm_conv2d,
-    input_address,
-    memory_footprint,
-    program_grid,
-)
-from course.kernel_benchmarks import agreement_with_torch, cpu_backends, gpu_note, measure
-from course.kernel_verification import (
-    FLOAT32_TOLERANCE,
-    FLOAT64_TOLERANCE,
-    forward_error,
-    gradient_errors,
-    passes_gradcheck,
-    relative_error,
-    triton_forward_missing_last_tile,
-)
-from course.lesson_runtime import Lesson
-from course.plot.kernel_figures import plot_benchmark, plot_index_map, plot_tiles_and_memory, plot_verification
+from course.chapters.conv_kernels import (ConvGeometry, FLOAT32_TOLERANCE, FLOAT64_TOLERANCE, agreement_with_torch,
+                                          cpu_backends, forward_error, gemm_tile, gpu_note, gradient_errors,
+                                          im2col_blow_up, im2col_matrix, implicit_gemm_conv2d, input_address, measure,
+                                          memory_footprint, passes_gradcheck, program_grid, relative_error,
+                                          triton_forward_missing_last_tile)
+from course.figures.conv_kernels import plot_benchmark, plot_index_map, plot_tiles_and_memory, plot_verification
+from course.runtime.lesson import Lesson
 from kernels import bench
 
 # A realistic layer: the first 3x3 convolution of a ResNet's 56x56 stage, batch 32.

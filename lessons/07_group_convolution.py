@@ -10,17 +10,18 @@ import torch
 import torch.nn.functional as F
 
 import kernels
+from course.analysis.hue_rotation import hue_rotation_matrix
+from course.chapters.group_convolution import (P4GCNN, PlainCNN, colour_contrast_filter, cycle_hue, group_agreement,
+                                               group_measure, hue_group_errors, hue_half_turn_vs_spatial_half_turn,
+                                               hue_lift_equivariance_error, logits_under_rotation, randomly_rotated,
+                                               upright_mask)
 from course.data.shapes import CLASSES, Shapes
-from course.gcnn import (P4GCNN, PlainCNN, logits_under_rotation, randomly_rotated,
-                         upright_mask)
-from course.hue import (colour_contrast_filter, cycle_hue, hue_group_errors, hue_half_turn_vs_spatial_half_turn,
-                        hue_lift_equivariance_error, hue_rotation_matrix)
-from course.kernel_benchmarks import cpp_extension_built, group_agreement, group_measure
-from course.lesson_runtime import Lesson
+from course.figures.group_convolution import (plot_filter_bank, plot_logits_vs_angle, plot_rotating_feature_maps,
+                                              plot_rotation_accuracies)
 from course.models import parameter_count
-from course.plot.group_conv_figures import (plot_filter_bank, plot_logits_vs_angle, plot_rotating_feature_maps,
-                                            plot_rotation_accuracies)
-from course.train import evaluate, fit
+from course.runtime.cpp_extension import cpp_extension_built
+from course.runtime.lesson import Lesson
+from course.runtime.train import evaluate, fit
 from kernels.group_reference import expand_lift_filters
 from kernels.groups import P4, P4M
 

@@ -15,11 +15,11 @@ from course.analysis.feature_vis import visualize
 from course.analysis.stimuli import colour_contrast
 from course.analysis.tuning import preferred_angle, selectivity
 from course.data.natural_images import natural_images
-from course.lesson_runtime import Lesson
+from course.figures.natural_equivariance import (circuit_kernels_figure, family_rows_figure, relative_profile_figure,
+                                                 rgb_weights, rotation_test_figure, tuning_curves_figure)
 from course.models import load_shipped
 from course.models.constructed_families import ConstructedFamilies, planted_truth
-from course.plot.equivariance_figures import (circuit_kernels_figure, family_rows_figure, relative_profile_figure,
-                                              rgb_weights, rotation_test_figure, tuning_curves_figure)
+from course.runtime.lesson import Lesson
 
 ANGLES = torch.arange(0.0, 360.0, 10.0)
 

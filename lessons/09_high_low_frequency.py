@@ -10,15 +10,16 @@ trained FocusNet.
 # %%
 import torch
 
-from course.high_low import (analyse_factors, angle_error, downstream_use, downstream_weights,
-                             high_low_candidates, high_low_stimuli, layer_tunings, orientation_coverage)
-from course.lesson_runtime import Lesson
+from course.analysis.circuit_figures import image_grid
+from course.analysis.similarity import cosine_similarity
+from course.chapters.high_low_frequency import (analyse_factors, angle_error, downstream_use, downstream_weights,
+                                                high_low_candidates, high_low_stimuli, layer_tunings,
+                                                orientation_coverage)
+from course.figures.high_low_frequency import (plot_downstream, plot_factors, plot_family_compass, plot_spatial_factors,
+                                               plot_tuning_heatmaps)
 from course.models import load_shipped
 from course.models.constructed_high_low import ConstructedHighLow
-from course.motifs import cosine_similarity
-from course.plot.circuit_figures import image_grid
-from course.plot.high_low_figures import (plot_downstream, plot_factors, plot_family_compass, plot_spatial_factors,
-                                          plot_tuning_heatmaps)
+from course.runtime.lesson import Lesson
 
 RATIOS = (1, 2, 4, 8)
 CONSTRUCTED_SIZE = 33  # odd: the centre unit sits exactly on the stimuli's boundary

@@ -9,15 +9,16 @@ seeds each, with a number (the banding score) that says how striped a layer's ke
 
 # %%
 from course.analysis.banding import banding_score, random_baseline, spatial_part, synthetic_weights
+from course.analysis.circuit_figures import image_grid
 from course.analysis.weight_pictures import weights_to_rgb
+from course.chapters.weight_banding import (banding_summary_table, banding_table, format_banding_table, load_variants,
+                                            retrain_and_compare)
 from course.data.vertical_scenes import CLASSES, vertical_scenes
-from course.lesson_runtime import Lesson
+from course.figures.weight_banding import banding_scores_figure, weight_pictures_figure
 from course.models import TOLERANCE
-from course.models.banding_net import (DATA, GROUPS, SEEDS, TRAINING, VARIANTS, banding_summary_table, banding_table,
-                                       format_banding_table, load_variants, retrain_and_compare)
-from course.plot.banding_figures import banding_scores_figure, weight_pictures_figure
-from course.plot.circuit_figures import image_grid
-from course.train import evaluate
+from course.models.banding_net import DATA, GROUPS, SEEDS, TRAINING, VARIANTS
+from course.runtime.lesson import Lesson
+from course.runtime.train import evaluate
 
 LAYER = "conv3b"  # the last conv layer
 LAYER_GROUPS = {"conv3b": ["conv3b"], "last_group": ["conv3a", "conv3b"]}  # what we score

@@ -2,7 +2,7 @@
 import pytest
 
 import kernels  # noqa: F401  (first: without a GPU it chooses the Triton interpreter before triton is imported)
-from course.threads import cpu_threads
+from course.runtime.threads import cpu_threads
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from course.__main__ import main
-from course.lessons import SYLLABUS, LessonNotFound, find_lesson
+from course.runtime.syllabus import LessonNotFound, SYLLABUS, find_lesson
 
 
 def run_cli(*args, cwd=None):
@@ -51,7 +51,7 @@ def test_a_lesson_is_found_by_number_slug_or_file(key):
 
 
 def test_a_lesson_in_the_syllabus_whose_file_is_missing_says_so(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr("course.lessons.LESSONS_DIR", tmp_path)
+    monkeypatch.setattr("course.runtime.syllabus.LESSONS_DIR", tmp_path)
     assert main(["run", "10"]) == 2
     assert "10_weight_banding is in the syllabus but not written yet" in capsys.readouterr().err
 

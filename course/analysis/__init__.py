@@ -11,5 +11,5 @@
 - `families`: units that are rotated, mirrored or hue-shifted copies of each other; the rotation test.
 - `banding`: how much of a conv layer's spatial weight variance runs along rows vs columns.
 
-Figures for these live in `course.plot.circuit_figures`.
+Figures for these live in `course.analysis.circuit_figures`.
 """

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from course.hue import rotate_hue
+from course.analysis.hue_rotation import rotate_hue
 
 
 def rotate_image(x: torch.Tensor, degrees, centre: tuple[float, float] | None = None) -> torch.Tensor:

@@ -35,7 +35,7 @@ def chevron(n: int, seed: int, margin: float = 0.2) -> tuple[torch.Tensor, torch
 class PointSet(Dataset):
     """(points, labels) as a Dataset whose items are prepared once.
 
-    `course.train.fit` fetches a batch item by item; slicing a tensor for every item costs
+    `course.runtime.train.fit` fetches a batch item by item; slicing a tensor for every item costs
     more than a whole training step of these tiny nets, so the items are sliced up front.
     """
 

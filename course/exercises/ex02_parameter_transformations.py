@@ -8,7 +8,7 @@ Each docstring is the full specification.
 
 The rule: build every result from ordinary tensor operations (indexing, arithmetic, sum,
 index_add, matmul, einsum, tanh, reshape, zeros, ...). The course's own versions
-(`course.weight_sharing`, `course.hypernetwork`) are switched off while your code is graded.
+(`course.chapters.parameter_transformations`, `course.chapters.parameter_transformations`) are switched off while your code is graded.
 Autograd is allowed but not needed: the tests compare your results with what autograd finds.
 
 Check your work with `python -m course grade ex02`.

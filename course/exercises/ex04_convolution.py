@@ -7,7 +7,7 @@ that turns a convolution into one matrix multiply. Each docstring is the full sp
 The rule: build every result from ordinary tensor operations (slicing, arithmetic, sum,
 matmul, einsum, zeros, stack, reshape, ...). Torch's own convolution and unfolding
 functions (`torch.nn.functional.conv1d`, `conv2d`, `unfold`, `fold`, `torch.conv2d`, ...)
-and the course's `course.convolution` module are switched off while your code is graded:
+and the course's `course.chapters.convolution` module are switched off while your code is graded:
 calling them fails the test. The tests compare your results with those same functions.
 
 Check your work with `python -m course grade ex04`.

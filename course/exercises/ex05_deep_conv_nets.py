@@ -9,7 +9,7 @@ The rule: build the pooling results from ordinary tensor operations (slicing, pa
 hand, arithmetic, max, mean, sqrt, stack, reshape, Tensor.unfold, ...). Torch's own
 pooling functions (`torch.nn.functional.max_pool2d`, `avg_pool2d`, `lp_pool2d`, the
 adaptive ones, `torch.max_pool2d`, `nn.MaxPool2d`, ...) and the course's
-`course.receptive_field` are switched off while your code is graded: calling them fails
+`course.chapters.deep_conv_nets` are switched off while your code is graded: calling them fails
 the test. The tests compare your results with those same functions.
 
 Check your work with `python -m course grade ex05`.

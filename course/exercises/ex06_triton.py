@@ -18,10 +18,10 @@ result; the memory around `out` and `out` itself start as a sentinel value, so a
 block has a ragged end somewhere: guard each load and store with a mask.
 
 Without a GPU the kernels run in the Triton interpreter (TRITON_INTERPRET=1; importing
-`course.triton_launcher` sets it when there is no GPU): every program runs in numpy, one after
+`course.runtime.triton_launcher` sets it when there is no GPU): every program runs in numpy, one after
 the other, so keep experiments small. Check your work with `python -m course grade ex06`.
 """
-from course.triton_launcher import launched_by  # imported first: without a GPU it switches on the interpreter
+from course.runtime.triton_launcher import launched_by  # imported first: without a GPU it switches on the interpreter
 
 import triton  # noqa: I001  (after the line above, on purpose)
 import triton.language as tl

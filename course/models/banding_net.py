@@ -35,9 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course.analysis.banding import banding_score
 from course.data.vertical_scenes import vertical_scenes
-from course.train import fit
+from course.models.recipes import Recipe, recipe_metadata, resolve_overrides
+from course.runtime.train import fit
 
 HEADS = ("gap", "flatten", "avg_x")
 
@@ -115,8 +115,6 @@ TRAINING = {"epochs": 8, "lr": 2e-3, "batch_size": 64, "optimizer": "adam", "thr
 
 def recipes():
     """One Recipe per variant x seed; the seed sets the initial weights and the shuffling."""
-    from course.models.recipes import Recipe  # recipes.py imports this module
-
     what = {"baseline": "global average pooling", "rotated": "global average pooling, images turned by 90°",
             "flatten": "no pooling: all positions into the classifier", "avg_x": "average pooling along x only",
             "shape_only": "global average pooling, labels by shape only (height irrelevant)"}
@@ -127,7 +125,7 @@ def recipes():
             yield Recipe(f"banding_{variant}_s{seed}", f"BandingNet, {what[variant]}, seed {seed}", "banding_net",
                          {"in_channels": 3, "groups": GROUPS, "head": head, "classes": classes, "image_size": 32},
                          data, {**TRAINING, "seed": seed},
-                         trainer="course.models.banding_net:train_banding")
+                         trainer=train_banding)
 
 
 def banding_data(data: dict, n_train: int | None = None, n_test: int | None = None):
@@ -147,8 +145,6 @@ def train_banding(recipe, *, progress: bool = True, **overrides):
 
     overrides: epochs, lr, batch_size (training) or n_train, n_test (data sizes).
     """
-    from course.models.recipes import recipe_metadata, resolve_overrides  # recipes imports this module
-
     training, data = resolve_overrides(recipe, overrides)
     train, test = banding_data(data)
     torch.manual_seed(training["seed"])
@@ -160,63 +156,3 @@ def train_banding(recipe, *, progress: bool = True, **overrides):
     metadata = recipe_metadata(recipe, model, data, training, history.last(),
                                {"test_accuracy": history.test_accuracy}, time.perf_counter() - started)
     return model.eval(), metadata
-
-
-def load_variants(seeds=SEEDS) -> dict[str, list]:
-    """The shipped models: {variant: [(model, metadata) for each seed]}."""
-    from course.models import load_shipped  # course.models imports the recipes, which import this module
-
-    return {variant: [load_shipped(f"banding_{variant}_s{seed}") for seed in seeds] for variant in VARIANTS}
-
-
-def banding_table(models: dict[str, list], layers: list[str]) -> dict[str, list[dict]]:
-    """{variant: [banding_score of the named layers together, for each seed]} (models from load_variants)."""
-    return {variant: [banding_score([getattr(model, layer).weight for layer in layers]) for model, _ in runs]
-            for variant, runs in models.items()}
-
-
-def retrain_and_compare(layers: list[str], seed: int = 0, progress: bool = True) -> dict[str, dict]:
-    """Retrain one seed of every variant from scratch; compare with the shipped checkpoint.
-
-    Returns {variant: {"accuracy_difference", "banding", "shipped_banding"}}, banding of `layers` together.
-    """
-    from course.models import RECIPES, load_shipped
-
-    results = {}
-    for variant in VARIANTS:
-        name = f"banding_{variant}_s{seed}"
-        model, metadata = train_banding(RECIPES[name], progress=progress)
-        shipped, shipped_metadata = load_shipped(name)
-        results[variant] = {
-            "accuracy_difference": abs(metadata["metrics"]["test_accuracy"]
-                                       - shipped_metadata["metrics"]["test_accuracy"]),
-            "banding": banding_score([getattr(model, layer).weight for layer in layers])["banding"],
-            "shipped_banding": banding_score([getattr(shipped, layer).weight for layer in layers])["banding"],
-        }
-    return results
-
-
-# What the Circuits article saw in its simplified network.
-ARTICLE = {"baseline": "horizontal bands", "rotated": "vertical bands", "flatten": "no bands",
-           "avg_x": "bands, like the baseline", "shape_only": "(not in the article)"}
-
-
-def banding_summary_table(banding: dict[str, dict[str, list[float]]], accuracy: dict[str, list[float]]) -> list[dict]:
-    """One row per variant: banding per seed for each layer group, worst accuracy, the article's finding.
-
-    banding: {layer group: {variant: [score per seed]}}; accuracy: {variant: [accuracy per seed]}.
-    """
-    return [{"variant": variant, **{group: scores[variant] for group, scores in banding.items()},
-             "worst_accuracy": min(accuracy[variant]), "article": ARTICLE[variant]} for variant in accuracy]
-
-
-def format_banding_table(rows: list[dict]) -> str:
-    """The table as aligned text: per seed scores and their mean for every layer group."""
-    groups = [key for key in rows[0] if key not in ("variant", "worst_accuracy", "article")]
-    header = f"  {'variant':<11}" + "".join(f" {group + ' per seed (mean)':<34}" for group in groups)
-    lines = [header + f" {'accuracy':>8}  article"]
-    for row in rows:
-        cells = "".join(f" {' '.join(f'{v:+.3f}' for v in row[g]) + f' ({sum(row[g]) / len(row[g]):+.3f})':<34}"
-                        for g in groups)
-        lines.append(f"  {row['variant']:<11}{cells} {row['worst_accuracy']:>8.3f}  {row['article']}")
-    return "\n".join(lines)

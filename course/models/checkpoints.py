@@ -9,6 +9,9 @@ Loading checks all of that and says what is wrong in one sentence: a missing fil
 that is not a course checkpoint, a different model or config than the one asked for, or
 weights that do not fit the model. A different torch version is only a warning: the
 weights are plain tensors and load fine, but retrained numbers may differ slightly.
+
+Rebuilding the model needs its architecture, so `load_checkpoint` lives in `course.models.registry`;
+this module checks the file (`checked_checkpoint`) and pours the weights in (`load_weights`).
 """
 from __future__ import annotations
 
@@ -17,8 +20,6 @@ import warnings
 from pathlib import Path
 
 import torch
-
-from course.models.small_nets import build_model
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 FORMAT = 1
@@ -76,13 +77,13 @@ def read_checkpoint(path: Path) -> dict:
     return content
 
 
-def load_checkpoint(name: str, folder: Path | None = None, *, architecture: str | None = None,
-                    config: dict | None = None) -> tuple[torch.nn.Module, dict]:
-    """Rebuild a saved model in evaluation mode: returns (model, metadata).
+def checked_checkpoint(name: str, folder: Path | None = None, *, architecture: str | None = None,
+                       config: dict | None = None) -> tuple[dict, Path]:
+    """The checkpoint <folder>/<name>.pt as (content, path), checked to be the model asked for.
 
-    name: the checkpoint's name (file <folder>/<name>.pt). If `architecture` or `config` is
-    given, the checkpoint must have been made with exactly those, or CheckpointError says
-    which entries differ. A different torch version gives a CheckpointVersionWarning.
+    If `architecture` or `config` is given, the checkpoint must have been made with exactly
+    those, or CheckpointError says which entries differ. A different torch version gives a
+    CheckpointVersionWarning.
     """
     path = checkpoint_path(name, folder)
     content = read_checkpoint(path)
@@ -100,8 +101,13 @@ def load_checkpoint(name: str, folder: Path | None = None, *, architecture: str 
     if metadata["torch_version"] != str(torch.__version__):
         warnings.warn(f"{path} was saved with torch {metadata['torch_version']}, this is torch "
                       f"{torch.__version__}: it loads, but retrained metrics may differ slightly",
-                      CheckpointVersionWarning, stacklevel=2)
-    model = build_model(metadata["architecture"], metadata["config"])
+                      CheckpointVersionWarning, stacklevel=3)
+    return content, path
+
+
+def load_weights(model: torch.nn.Module, content: dict, path: Path) -> tuple[torch.nn.Module, dict]:
+    """Put a checked checkpoint's weights into a freshly built model: (model in eval mode, metadata)."""
+    metadata = content["metadata"]
     try:
         model.load_state_dict(content["state_dict"])
     except RuntimeError as error:

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.data.natural_images import natural_images
-from course.models.small_nets import build_model
-from course.threads import cpu_threads
-from course.train import fit
+from course.models.recipes import Recipe, recipe_metadata, resolve_overrides
+from course.runtime.threads import cpu_threads
+from course.runtime.train import fit
 
 
 class FocusNet(nn.Sequential):
@@ -82,11 +82,9 @@ FOCUS_TRAINING = {"epochs": 12, "lr": 3e-3, "batch_size": 64, "optimizer": "adam
 
 
 def recipes():
-    from course.models.recipes import Recipe
-
     yield Recipe("focus_net", "fully convolutional in-focus segmenter on natural-like images (lesson 08)",
                  "focus_net", dict(FOCUS_CONFIG), dict(FOCUS_DATA), dict(FOCUS_TRAINING),
-                 trainer="course.models.focus_net:train_focus_net")
+                 trainer=train_focus_net)
 
 
 def train_focus_net(recipe, *, progress: bool = True, **overrides) -> tuple[nn.Module, dict]:
@@ -95,13 +93,11 @@ def train_focus_net(recipe, *, progress: bool = True, **overrides) -> tuple[nn.M
     overrides: training settings (epochs, lr, ...) or data sizes (n_train, n_test), e.g.
     epochs=1, n_train=200 for a quick test. Metrics: pixel accuracies and the majority baseline.
     """
-    from course.models.recipes import recipe_metadata, resolve_overrides  # recipes imports this module
-
     training, data = resolve_overrides(recipe, overrides)
     train = focus_data(data["n_train"], data["train_seed"])
     test = focus_data(data["n_test"], data["test_seed"])
     torch.manual_seed(training["seed"])  # the initial weights
-    model = build_model(recipe.architecture, recipe.config)
+    model = FocusNet(**recipe.config)
     started = time.perf_counter()
     history = fit(model, train, test, epochs=training["epochs"], lr=training["lr"],
                   batch_size=training["batch_size"], optimizer=training["optimizer"],

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.data.edge_orientations import edge_orientation_data
-from course.models.small_nets import build_model
-from course.threads import cpu_threads
-from course.train import fit
+from course.models.recipes import Recipe, recipe_metadata, resolve_overrides
+from course.runtime.threads import cpu_threads
+from course.runtime.train import fit
 
 BINS = 8  # edge directions; label BINS means "flat"
 
@@ -84,11 +84,9 @@ ORIENTED_TRAINING = {"epochs": 12, "lr": 3e-3, "batch_size": 64, "optimizer": "a
 
 
 def recipes():
-    from course.models.recipes import Recipe
-
     yield Recipe("oriented_net", "fully convolutional edge-direction labeller on natural-like images (lesson 08)",
                  "oriented_net", dict(ORIENTED_CONFIG), dict(ORIENTED_DATA), dict(ORIENTED_TRAINING),
-                 trainer="course.models.oriented_net:train_oriented_net")
+                 trainer=train_oriented_net)
 
 
 def train_oriented_net(recipe, *, progress: bool = True, **overrides) -> tuple[nn.Module, dict]:
@@ -98,13 +96,11 @@ def train_oriented_net(recipe, *, progress: bool = True, **overrides) -> tuple[n
     epochs=1, n_train=200 for a quick test. Metrics: pixel accuracies (all pixels and edge
     pixels only) and the majority baseline.
     """
-    from course.models.recipes import recipe_metadata, resolve_overrides  # recipes imports this module
-
     training, data = resolve_overrides(recipe, overrides)
     train = edge_orientation_data(data["n_train"], data["train_seed"])
     test = edge_orientation_data(data["n_test"], data["test_seed"])
     torch.manual_seed(training["seed"])  # the initial weights
-    model = build_model(recipe.architecture, recipe.config)
+    model = OrientedNet(**recipe.config)
     started = time.perf_counter()
     history = fit(model, train, test, epochs=training["epochs"], lr=training["lr"],
                   batch_size=training["batch_size"], optimizer=training["optimizer"],

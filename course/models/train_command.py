@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from course.models.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from course.models.recipes import RECIPES, TOLERANCE, train_recipe
+from course.models.checkpoints import CheckpointError, save_checkpoint
+from course.models.recipes import TOLERANCE, train_recipe
+from course.models.registry import RECIPES, load_checkpoint
 
 
 def print_model_list() -> None:

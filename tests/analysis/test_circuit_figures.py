@@ -11,8 +11,8 @@ import torch  # noqa: E402
 from course.analysis.stimuli import gratings, high_low  # noqa: E402
 from course.analysis.tuning import group_responses, preferred_angle  # noqa: E402
 from course.analysis.weight_pictures import weights_to_rgb  # noqa: E402
-from course.plot.circuit_figures import image_grid, tuning_curve_figure, tuning_heatmap, weight_picture_grid  # noqa: E402
-from course.plot.style import apply_course_style  # noqa: E402
+from course.analysis.circuit_figures import image_grid, tuning_curve_figure, tuning_heatmap, weight_picture_grid  # noqa: E402
+from course.runtime.style import apply_course_style  # noqa: E402
 
 SAVE = os.environ.get("CIRCUIT_FIGURES_DIR")  # set it to look at the PNGs
 

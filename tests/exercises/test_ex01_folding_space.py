@@ -2,7 +2,7 @@
 
 Every result is compared with a reference computed here, in the test process, from
 torch.nn.functional.linear and torch.relu. The submission runs in a sandbox process
-(`course.grading.sandbox`) in which the lesson's `course.folding` functions are switched off.
+(`course.grading.sandbox`) in which the lesson's `course.chapters.folding_space` functions are switched off.
 
 Tolerances: layer_steps is compared with torch.testing.assert_close's defaults for the
 dtype (float64: rtol 1e-7, atol 1e-7; float32: rtol 1.3e-6, atol 1e-5), which any order
@@ -18,10 +18,10 @@ import torch.nn.functional as F
 from course.grading.sandbox import exercise
 
 FORBIDDEN = [
-    "course.folding.affine_relu_steps",
-    "course.folding.dead_mask",
-    "course.folding.dead_fraction",
-    "course.folding.relu_landing",
+    "course.chapters.folding_space.affine_relu_steps",
+    "course.chapters.folding_space.dead_mask",
+    "course.chapters.folding_space.dead_fraction",
+    "course.chapters.folding_space.relu_landing",
 ]
 
 ex01 = exercise("ex01_folding_space", forbid=FORBIDDEN)

@@ -16,10 +16,10 @@ import torch
 from course.grading.sandbox import exercise
 
 FORBIDDEN = [
-    "course.weight_sharing.share",
-    "course.weight_sharing.sharing_matrix",
-    "course.weight_sharing.sum_tied_gradients",
-    "course.hypernetwork.target_forward",
+    "course.chapters.parameter_transformations.share",
+    "course.chapters.parameter_transformations.sharing_matrix",
+    "course.chapters.parameter_transformations.sum_tied_gradients",
+    "course.chapters.parameter_transformations.target_forward",
 ]
 
 ex02 = exercise("ex02_parameter_transformations", forbid=FORBIDDEN)

@@ -4,7 +4,7 @@ Every result is compared with what PyTorch computes here, in the test process: w
 with Tensor.unfold, scores with a matrix product and max, gradients with autograd, and
 template maps with F.conv2d. The submission runs in a sandbox process
 (`course.grading.sandbox`) where those functions, autograd and the course's own
-`course.motifs` / `course.letter_templates` are switched off.
+`course.chapters.motif_detection` / `course.chapters.motif_detection` are switched off.
 
 Tolerance: torch.testing.assert_close's defaults (float64: rtol 1e-7, atol 1e-7; float32:
 rtol 1.3e-6, atol 1e-5), which any summation order of these few small terms meets;
@@ -31,10 +31,10 @@ FORBIDDEN = [
     "torch.autograd.grad",
     "torch.autograd.backward",
     "torch.Tensor.backward",
-    "course.motifs.sliding_windows",
-    "course.motifs.motif_score",
-    "course.letter_templates.template_responses",
-    "course.letter_templates.raw_responses",
+    "course.chapters.motif_detection.sliding_windows",
+    "course.chapters.motif_detection.motif_score",
+    "course.chapters.motif_detection.template_responses",
+    "course.chapters.motif_detection.raw_responses",
 ]
 
 ex03 = exercise("ex03_motif_detection", forbid=FORBIDDEN)

@@ -2,7 +2,7 @@
 
 Every result is compared with what PyTorch computes here, in the test process. The
 submission runs in a sandbox process (`course.grading.sandbox`) in which torch's own
-convolution and unfold, and the course's `course.convolution`, are switched off.
+convolution and unfold, and the course's `course.chapters.convolution`, are switched off.
 
 Tolerance: the inputs are float64, so torch.testing.assert_close's defaults for float64
 (rtol 1e-7, atol 1e-7) hold for any order of summation over these few small terms; the
@@ -28,10 +28,10 @@ FORBIDDEN = [
     "torch.conv2d",
     "torch.convolution",
     "torch._convolution",
-    "course.convolution.cross_correlate1d",
-    "course.convolution.convolve1d",
-    "course.convolution.unfold2d",
-    "course.convolution.cross_correlate2d",
+    "course.chapters.convolution.cross_correlate1d",
+    "course.chapters.convolution.convolve1d",
+    "course.chapters.convolution.unfold2d",
+    "course.chapters.convolution.cross_correlate2d",
 ]
 
 ex04 = exercise("ex04_convolution", forbid=FORBIDDEN)

@@ -33,8 +33,8 @@ FORBIDDEN = [
     "torch.max_pool2d",
     "torch._C._nn.avg_pool2d",
     "torch._C._nn.max_pool2d_with_indices",
-    "course.receptive_field.receptive_field",
-    "course.receptive_field.layer_receptive_fields",
+    "course.chapters.deep_conv_nets.receptive_field",
+    "course.chapters.deep_conv_nets.layer_receptive_fields",
 ]
 
 ex05 = exercise("ex05_deep_conv_nets", forbid=FORBIDDEN)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import kernels
-from course.threads import cpu_threads
+from course.runtime.threads import cpu_threads
 
 pytestmark = pytest.mark.skipif(not kernels.backends()["cpp"][0], reason=kernels.backends()["cpp"][1])
 

@@ -280,7 +280,7 @@ SHAPES_FOR_TWO_THREADS = {  # op: Case with enough work (> 2 x 1e7 flops) that e
 
 @pytest.mark.parametrize("op", list(SHAPES_FOR_TWO_THREADS))
 def test_cpp_backend_with_two_threads(op):
-    from course.threads import cpu_threads
+    from course.runtime.threads import cpu_threads
 
     cpp_ops()
     with cpu_threads(2):

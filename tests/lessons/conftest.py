@@ -1,7 +1,7 @@
 """Each lesson runs once per test session with --fast; its smoke tests share that run."""
 import pytest
 
-from course.lessons import find_lesson, run_lesson
+from course.runtime.syllabus import find_lesson, run_lesson
 
 
 @pytest.fixture(scope="session")

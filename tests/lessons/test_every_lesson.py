@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from course.lessons import SYLLABUS
+from course.runtime.syllabus import SYLLABUS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

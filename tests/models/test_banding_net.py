@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from course.models.banding_net import SEEDS, VARIANTS, AveragePool, BandingNet, L2Pool, recipes, train_banding
+from course.models.banding_net import AveragePool, BandingNet, L2Pool, SEEDS, VARIANTS, recipes, train_banding
 
 
 @pytest.mark.parametrize("head, features", [("gap", 24), ("flatten", 24 * 8 * 8), ("avg_x", 24 * 8)])
@@ -66,7 +66,7 @@ def test_a_tiny_training_run_is_deterministic():
 def test_shipped_checkpoints_score_their_recorded_test_accuracy():
     from course.models import load_shipped
     from course.models.banding_net import banding_data
-    from course.train import evaluate
+    from course.runtime.train import evaluate
 
     for recipe in recipes():
         model, metadata = load_shipped(recipe.name)

@@ -5,17 +5,8 @@ import warnings
 import pytest
 import torch
 
-from course.models import (
-    CHECKPOINT_DIR,
-    RECIPES,
-    CheckpointError,
-    CheckpointVersionWarning,
-    build_model,
-    load_checkpoint,
-    load_shipped,
-    save_checkpoint,
-    shipped_checkpoints,
-)
+from course.models import (CHECKPOINT_DIR, CheckpointError, CheckpointVersionWarning, RECIPES, build_model,
+                           load_checkpoint, load_shipped, save_checkpoint, shipped_checkpoints)
 
 CONFIG = {"in_channels": 1, "channels": [2, 3], "classes": 5, "image_size": 8, "kernel_size": 3}
 

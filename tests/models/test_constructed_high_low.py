@@ -4,8 +4,8 @@ import torch
 
 from course.analysis.stimuli import gratings, high_low
 from course.analysis.units import record_activations
-from course.models.constructed_high_low import (BOUNDARY_ORIENTATIONS_DEG, COLOUR_CHANNELS, FAMILY_SIZE,
-                                                HF_CHANNELS, LF_CHANNELS, ConstructedHighLow, head_weights)
+from course.models.constructed_high_low import (BOUNDARY_ORIENTATIONS_DEG, COLOUR_CHANNELS, ConstructedHighLow,
+                                                FAMILY_SIZE, HF_CHANNELS, LF_CHANNELS, head_weights)
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,7 @@ import dataclasses
 import pytest
 
 from course.__main__ import main
-from course.models import RECIPES, save_checkpoint, train_recipe
-from course.models import checkpoints, train_command
+from course.models import RECIPES, checkpoints, save_checkpoint, train_command, train_recipe
 
 
 def test_list_shows_every_shipped_model_with_its_accuracy(capsys):

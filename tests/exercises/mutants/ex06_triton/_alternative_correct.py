@@ -8,7 +8,7 @@ import triton
 import triton.language as tl
 
 from course.exercises.ex06_triton import _launch_conv1d, _launch_conv2d, _launch_vector_add
-from course.triton_launcher import launched_by
+from course.runtime.triton_launcher import launched_by
 
 BROKEN = None
 

@@ -4,7 +4,7 @@ import triton.language as tl
 
 from course.exercises.ex06_triton import *  # noqa: F403
 from course.exercises.ex06_triton import _launch_conv1d
-from course.triton_launcher import launched_by
+from course.runtime.triton_launcher import launched_by
 
 BROKEN = "conv1d"
 

@@ -1,1 +1,0 @@
-"""Figure helpers shared by lessons: one style, one palette, fixed sizes."""
