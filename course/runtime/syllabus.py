@@ -1,12 +1,14 @@
-"""The syllabus, and finding and running the lesson scripts in lessons/.
+"""The syllabus, and finding and running the lesson files in lessons/.
 
-A lesson is `lessons/NN_<slug>.py` with `main(argv) -> dict` (see lesson.py).
-`find_lesson` accepts its number ("4", "04"), its slug ("convolution") or its file stem.
+A lesson is `lessons/NN_<slug>.py`, a cell-format file that runs top to bottom (see lesson.py).
+`find_lesson` accepts its number ("4", "04"), its slug ("convolution"), its file stem, or an
+exercise's name ("ex04"); a misspelt one gets a "did you mean".
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
+import difflib
+import re
+import runpy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,15 +54,29 @@ class LessonNotFound(ValueError):
     pass
 
 
+class LessonDidNotFinish(RuntimeError):
+    """The lesson file ran to its end without calling lesson.finish()."""
+
+
+def lesson_keys(entry: LessonEntry) -> tuple[str, ...]:
+    """Every name a lesson answers to: 4, 04, ex04, ex4, convolution, 04_convolution."""
+    return (str(entry.number), f"{entry.number:02d}", f"ex{entry.number}", f"ex{entry.number:02d}", entry.slug,
+            entry.stem, f"ex{entry.stem}")
+
+
 def find_lesson(key: str) -> LessonEntry:
     key = str(key).strip().lower().removesuffix(".py")
+    key = key.rsplit("/", 1)[-1]  # lessons/04_convolution.py
     for entry in SYLLABUS:
-        if key in (str(entry.number), f"{entry.number:02d}", entry.slug, entry.stem):
+        if key in lesson_keys(entry):
             if not entry.present:
                 raise LessonNotFound(f"lesson {entry.stem} is in the syllabus but not written yet; "
                                      f"present: {present_names()}")
             return entry
-    raise LessonNotFound(f"unknown lesson {key!r}; valid: {present_names()} (or 'all')")
+    names = [name for e in SYLLABUS if e.present for name in (e.slug, e.stem)]
+    guess = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    hint = f"did you mean {guess[0]!r}? " if guess else ""
+    raise LessonNotFound(f"unknown lesson {key!r}; {hint}valid: {present_names()} (or 'all')")
 
 
 def present_names() -> str:
@@ -68,28 +84,24 @@ def present_names() -> str:
     return ", ".join(names) or "none"
 
 
-def load_lesson(entry: LessonEntry):
-    """Import a lesson script as a module (its cells only define steps; main() runs them)."""
+def run_lesson(entry: LessonEntry, *, fast: bool = False, out: Path | None = None, seed: int = 0,
+               show: bool = False, viewer=None) -> dict:
+    """Run the lesson file top to bottom (as `python lessons/NN_slug.py` would) and return its summary.
+
+    The options reach `Lesson.start` through `lesson_options`; `out` defaults to figures/NN_slug/.
+    """
     # Without a GPU, Triton must be put in interpreter mode before anything imports it;
     # `import kernels` does that, so lessons run in one process (`run all`) in any order.
     import kernels  # noqa: F401
-    spec = importlib.util.spec_from_file_location(f"lesson_{entry.stem}", entry.path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    from course.runtime.lesson import lesson_options
 
-
-def run_lesson(entry: LessonEntry, argv: list[str]) -> dict:
-    return load_lesson(entry).main(argv)
+    with lesson_options(fast=fast, out=out, seed=seed, show=show, source=entry.path, viewer=viewer) as run:
+        runpy.run_path(str(entry.path), run_name="__main__")
+    if run.summary is None:
+        raise LessonDidNotFinish(f"lesson {entry.stem} ended without calling lesson.finish()")
+    return run.summary
 
 
 def lesson_title(entry: LessonEntry) -> str:
-    """The first line of the lesson's docstring when written, else the syllabus title."""
-    if entry.present:
-        import ast
-
-        doc = ast.get_docstring(ast.parse(entry.path.read_text()))
-        if doc:
-            return doc.strip().splitlines()[0]
+    """The syllabus title."""
     return entry.title
