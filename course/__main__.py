@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="the syllabus and the exercises with their points")
     run = commands.add_parser("run", help="run a lesson: a number, a slug, or 'all'")
     run.add_argument("lesson")
-    run.add_argument("--fast", action="store_true", help="small sizes: each lesson in at most 30 s")
+    run.add_argument("--fast", action="store_true", help="small sizes: each lesson in at most 15 s")
     run.add_argument("--out", type=Path, help="output folder (default figures/<lesson>/)")
     run.add_argument("--show", action="store_true", help="open figure windows (lecture mode)")
     run.add_argument("--seed", type=int, default=0)
@@ -50,24 +50,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_writable(folder: Path) -> None:
-    from course.runtime.lesson import OutputFolderError, prepare_output_folder
+def resolve_lessons(key: str) -> list:
+    """The lessons a command names: one (by number, slug, file or exercise name), or 'all'."""
+    from course.runtime.syllabus import SYLLABUS, LessonNotFound, find_lesson
 
+    if key == "all":
+        return [e for e in SYLLABUS if e.present]
     try:
-        prepare_output_folder(folder)
-    except OutputFolderError as error:
+        return [find_lesson(key)]
+    except LessonNotFound as error:
         raise UsageError(str(error)) from None
 
 
 def command_list(args) -> int:
     from course import CHECKOUT_ROOT
     from course.grading.grade import GraderError, Limits, collect, exercise_test_files
-    from course.runtime.syllabus import SYLLABUS, lesson_title
+    from course.runtime.syllabus import SYLLABUS
 
     print("Lessons")
     for entry in SYLLABUS:
         state = "ready" if entry.present else "not yet written"
-        print(f"  {entry.number:02d}  {lesson_title(entry):<58} {state}")
+        print(f"  {entry.number:02d}  {entry.title:<58} {state}")
     print("\nExercises")
     files = exercise_test_files()
     try:
@@ -84,22 +87,22 @@ def command_list(args) -> int:
 
 
 def command_run(args) -> int:
-    from course.runtime.syllabus import SYLLABUS, LessonNotFound, find_lesson, run_lesson
+    from course.runtime.lesson import OutputFolderError, run_total
+    from course.runtime.syllabus import run_lesson
 
-    try:
-        entries = [e for e in SYLLABUS if e.present] if args.lesson == "all" else [find_lesson(args.lesson)]
-    except LessonNotFound as error:
-        raise UsageError(str(error)) from None
-    failed = []
+    entries = resolve_lessons(args.lesson)
+    failed, summaries = [], []
     for entry in entries:
         out = args.out if len(entries) == 1 or args.out is None else args.out / entry.stem
-        argv = ["--seed", str(args.seed)] + ["--fast"] * args.fast + ["--show"] * args.show
-        if out is not None:
-            check_writable(out)
-            argv += ["--out", str(out)]
-        summary = run_lesson(entry, argv)
+        try:
+            summary = run_lesson(entry, fast=args.fast, out=out, seed=args.seed, show=args.show)
+        except OutputFolderError as error:
+            raise UsageError(str(error)) from None
+        summaries.append(summary)
         failed += [f"{entry.stem}: {k} = {c['value']} (expected {c['limit']})"
                    for k, c in summary.get("checks", {}).items() if not c["ok"]]
+    if len(entries) > 1:
+        print(run_total(summaries))
     if failed:
         print("checks that did not hold:\n  " + "\n  ".join(failed), file=sys.stderr)
         return 1
