@@ -108,6 +108,11 @@ def induced_update_residual(H, u: torch.Tensor, cost, lr: float) -> float:
     return (true_change - induced_update(check.jacobian, check.grad_w, lr)).abs().max().item()
 
 
+def rank_one(u: torch.Tensor) -> torch.Tensor:
+    """A non-linear H: 8 parameters make a rank-one 4x4 matrix, w = outer(u[:4], u[4:])."""
+    return torch.outer(u[:4], u[4:])
+
+
 # ---- weight sharing ----------------------------------------------------------------------------
 
 def share(u: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -282,6 +287,11 @@ def train_models(models: dict, train, test, *, epochs: int, lr: float, batch_siz
         return {name: fit(model, train, test, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                           device="cpu", description=name)
                 for name, model in models.items()}
+
+
+def final_test_error(history) -> float:
+    """Test MSE at the end of training: the median of the last 5 epochs (single epochs are noisy)."""
+    return torch.tensor(history.test_loss[-5:]).median().item()
 
 
 @torch.no_grad()

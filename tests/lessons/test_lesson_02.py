@@ -50,6 +50,16 @@ def test_hypernetwork_beats_a_fixed_g(run):
     assert abs(counts["wide fixed G, sees context"] - counts["hypernetwork"]) < 50
 
 
+def test_claims_ledger_and_tool_checks(run):
+    summary, _ = run
+    statuses = {claim["id"]: claim["status"] for claim in summary["claims"]}
+    assert statuses == {"gradient_through_h": "reproduced", "induced_update_of_w": "partial",
+                        "shared_gradients_add": "reproduced", "hypernetwork": "partial"}
+    kinds = {key: check["kind"] for key, check in summary["checks"].items()}
+    assert kinds["chain_rule_error"] == kinds["tied_gradient_error"] == kinds["sharing_residual_max"] == "tool"
+    assert kinds["hypernetwork_test_mse"] == kinds["fixed_over_hypernetwork_mse"] == "claim"
+
+
 def test_the_lesson_draws_its_figures(run):
     summary, _ = run
     assert sorted(summary["figures"]) == sorted(f"{name}.png" for name in FIGURES)
