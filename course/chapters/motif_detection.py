@@ -49,6 +49,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course.data.letters import LETTERS, glyph, place
+
 
 # ---- motif detectors ---------------------------------------------------------------------------
 
@@ -215,6 +217,17 @@ def classify_c_or_d(image: torch.Tensor) -> int:
     """0 (C) when endpoints outnumber corners, 1 (D) when corners outnumber endpoints, -1 on a tie."""
     endpoints, corners = count_features(image)
     return 0 if endpoints > corners else 1 if corners > endpoints else -1
+
+
+def letter_example(name: str, row: int, col: int) -> dict:
+    """A 6x5 letter placed at (row, col) of the grid, its endpoint and corner maps (thresholded
+    and raw, (4, H, W) each) and the verdict of the counting rule ("C", "D" or "tie")."""
+    image = place(glyph(name, 6, 5), row, col)
+    verdict = classify_c_or_d(image)
+    return dict(name=name, image=image, verdict=LETTERS[verdict] if verdict >= 0 else "tie",
+                endpoint_maps=template_responses(image, ENDPOINT_TEMPLATES, ENDPOINT_THRESHOLD),
+                corner_maps=template_responses(image, CORNER_TEMPLATES, CORNER_THRESHOLD),
+                endpoint_raw=raw_responses(image, ENDPOINT_TEMPLATES), corner_raw=raw_responses(image, CORNER_TEMPLATES))
 
 
 # ---- a net that learns its templates -----------------------------------------------------------

@@ -216,7 +216,10 @@ def plot_template_net(kernels, readout, letters, accuracy_maps, train_box):
     kernels, readout = np.asarray(kernels), np.asarray(readout)
     channels = len(kernels)
     fig = plt.figure(figsize=(17, 11))
-    grid = fig.add_gridspec(1 + len(letters), channels + 3, width_ratios=[1.3] + [1] * channels + [0.1, 1.6])
+    # Left: kernels over their response maps; right: one column of its own for the accuracy
+    # maps, so their titles and axis labels get the room they need.
+    left, right = fig.add_gridspec(1, 2, width_ratios=[1.3 + channels + 0.1, 2.2], wspace=0.06)
+    grid = left.subgridspec(1 + len(letters), channels + 2, width_ratios=[1.3] + [1] * channels + [0.1])
     limit = np.abs(kernels).max()
     vote = readout[1] - readout[0]  # > 0: this channel firing argues for D
     for c in range(channels):
@@ -233,14 +236,15 @@ def plot_template_net(kernels, readout, letters, accuracy_maps, train_box):
         for c in range(channels):
             ax_m = fig.add_subplot(grid[row, c + 1])
             shown_m = ax_m.imshow(np.asarray(maps)[c], cmap="magma", vmin=0, vmax=map_max)
-            ax_m.set(title=f"ReLU map {c}, max {float(np.asarray(maps)[c].max()):.1f}", xticks=[], yticks=[])
-        fig.colorbar(shown_m, ax=ax_m, label="response", shrink=0.9)
+            ax_m.set(title=f"map {c}, max {float(np.asarray(maps)[c].max()):.1f}", xticks=[], yticks=[])
+        fig.colorbar(shown_m, ax=ax_m, label="ReLU response", shrink=0.9)
+    accuracy_grid = right.subgridspec(len(accuracy_maps), 1, hspace=0.15)
     for row, (name, accuracy) in enumerate(accuracy_maps.items()):
-        ax = fig.add_subplot(grid[1 + row if len(letters) > row else row, channels + 2])
+        ax = fig.add_subplot(accuracy_grid[row, 0])
         shown_a = ax.imshow(np.asarray(accuracy), cmap="RdYlGn", vmin=0, vmax=1)
         ax.add_patch(Rectangle((-0.5, -0.5), train_box[1], train_box[0], fill=False, edgecolor="black", linewidth=3))
-        ax.set(title=f"{name}: accuracy by position\n(box: positions seen in training)",
-               xlabel="letter's column offset", ylabel="letter's row offset")
+        ax.set(title=f"{name}: accuracy by position", xlabel="letter's column offset", ylabel="letter's row offset")
         fig.colorbar(shown_a, ax=ax, label="accuracy", shrink=0.8)
+    fig.text(0.99, 0.01, "black box: positions seen in training", ha="right", va="bottom")
     fig.suptitle("A tiny conv net (conv → ReLU → global max → linear) learns its own templates")
     return fig

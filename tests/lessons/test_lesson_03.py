@@ -56,6 +56,21 @@ def test_conv_net_is_shift_invariant_and_dense_net_is_not(run):
     assert summary["conv_net_accuracy_all_shifts"] > summary["dense_net_accuracy_all_shifts"]
 
 
+def test_claims_ledger_and_tool_checks(run):
+    summary, _ = run
+    statuses = {claim["id"]: claim["status"] for claim in summary["claims"]}
+    assert statuses == {"sliding_motif_detector": "reproduced", "window_gradients_add": "reproduced",
+                        "zero_grad": "reproduced", "c_or_d_templates": "constructed only",
+                        "shift_invariance": "reproduced", "learned_templates": "reproduced"}
+    kinds = {key: check["kind"] for key, check in summary["checks"].items()}
+    for key in ("detector_vs_conv1d_max", "tied_gradient_error", "hand_built_accuracy_all_shifts",
+                "conv_net_logit_spread"):
+        assert kinds[key] == "tool", key
+    for key in ("learned_motif_cosine", "motif_test_accuracy", "conv_net_accuracy_all_shifts",
+                "dense_net_accuracy_unseen_shifts"):
+        assert kinds[key] == "claim", key
+
+
 def test_the_lesson_draws_its_figures(run):
     summary, _ = run
     assert sorted(summary["figures"]) == sorted(f"{name}.png" for name in FIGURES)
