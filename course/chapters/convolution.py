@@ -116,3 +116,47 @@ def cross_correlate2d(x: torch.Tensor, w: torch.Tensor, bias=None, stride=1, pad
     if bias is not None:
         y = y + bias[:, None]
     return y.reshape(x.shape[0], w.shape[0], h_out, w_out)
+
+
+# ---- a convolution is a matrix; which cells a strided window never reads ----------------------
+
+def correlation_matrix(w: torch.Tensor, n: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> torch.Tensor:
+    """The (L_out, n) matrix M with M @ x == cross_correlate1d(x, w, stride, padding, dilation).
+
+    Row p holds the kernel where window p reads the signal: M[p, p*stride + r*dilation - padding]
+    = w[r], zeros elsewhere (taps that land in the padding multiply zeros and are dropped). With
+    stride 1 every row is the row above shifted one place: a banded Toeplitz matrix whose
+    L_out * n entries are made of only k numbers.
+    """
+    k = w.shape[0]
+    n_out = (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    if n_out < 1:
+        raise ValueError(f"no window fits: n={n}, k={k}, stride={stride}, padding={padding}, dilation={dilation}")
+    rows = torch.arange(n_out)[:, None].expand(n_out, k)
+    cols = rows * stride + torch.arange(k)[None, :] * dilation - padding  # (L_out, k) input index of each tap
+    inside = (cols >= 0) & (cols < n)
+    matrix = w.new_zeros(n_out, n)
+    matrix[rows[inside], cols[inside]] = w.expand(n_out, k)[inside]
+    return matrix
+
+
+def circulant_matrix(w: torch.Tensor, n: int) -> torch.Tensor:
+    """The (n, n) matrix C with (C @ x)[i] = sum_r w[r] x[(i + r) mod n]: cross-correlation on a ring.
+
+    Row i is the kernel, padded with zeros to length n, rolled i places to the right, so every
+    row is a shifted copy of the first: a circulant matrix. Needs k <= n.
+    """
+    k = w.shape[0]
+    if k > n:
+        raise ValueError(f"a circulant matrix needs k <= n, got k={k}, n={n}")
+    first_row = torch.cat([w, w.new_zeros(n - k)])
+    return torch.stack([torch.roll(first_row, i) for i in range(n)])
+
+
+def never_read(n: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> list[int]:
+    """Input indices (0 .. n-1) that no window reads: after the last whole window, and, when
+    dilation and stride skip the same cells, gaps inside. Window p, tap r reads index
+    p*stride + r*dilation - padding."""
+    n_out = (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    read = {p * stride + r * dilation - padding for p in range(max(n_out, 0)) for r in range(k)}
+    return [i for i in range(n) if i not in read]

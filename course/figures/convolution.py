@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from course.chapters.convolution import conv_output_size
 from course.runtime.style import DIVERGING, PALETTE, SEQUENTIAL
@@ -212,4 +213,84 @@ def plot_im2col(x, w, columns, y, kernel_size):
         spine.set_edgecolor(PALETTE["output"])
         spine.set_linewidth(3)
     fig.suptitle(f"im2col: a {kh}×{kw} conv over {c_in} channels is one matrix multiply")
+    return fig
+
+
+TAP_COLOURS = ["#d62728", "#ff7f0e", "#bcbd22", "#17becf", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def _tap_matrix(ax, taps, weights, title):
+    """A matrix whose entry is kernel tap taps[i, j] (-1: zero), coloured by tap, its weight written in."""
+    taps = np.asarray(taps)
+    colours = np.ones(taps.shape + (3,))
+    for tap in range(len(weights)):
+        colours[taps == tap] = plt.matplotlib.colors.to_rgb(TAP_COLOURS[tap % len(TAP_COLOURS)])
+    ax.imshow(colours, aspect="equal")
+    for (r, c), tap in np.ndenumerate(taps):
+        ax.text(c, r, f"{weights[tap]:g}" if tap >= 0 else "0", ha="center", va="center", fontsize=10,
+                color="black" if tap >= 0 else "#bbbbbb")
+    ax.set(title=title, xlabel="input index (column)", ylabel="output index (row)",
+           xticks=range(taps.shape[1]), yticks=range(taps.shape[0]))
+    ax.set_xticks(np.arange(-0.5, taps.shape[1]), minor=True)
+    ax.set_yticks(np.arange(-0.5, taps.shape[0]), minor=True)
+    ax.grid(which="minor", color="#dddddd", linewidth=0.8)
+    ax.tick_params(which="minor", length=0)
+
+
+def plot_conv_as_matrix(weights, toeplitz_taps, circulant_taps):
+    """A 1-D cross-correlation as a matrix: banded (Toeplitz) on a line, circulant on a ring.
+
+    weights: (k,) the kernel; toeplitz_taps: (n_out, n) and circulant_taps: (n, n) integer
+    matrices holding, for each entry, the kernel tap stored there (-1 for a zero).
+    """
+    weights = np.asarray(weights)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 7.2), width_ratios=[np.shape(toeplitz_taps)[1]] * 2)
+    _tap_matrix(left, toeplitz_taps, weights,
+                f"line: y = M x, M is {np.shape(toeplitz_taps)[0]}×{np.shape(toeplitz_taps)[1]} (Toeplitz)")
+    _tap_matrix(right, circulant_taps, weights,
+                f"ring: y = C x, C is {np.shape(circulant_taps)[0]}×{np.shape(circulant_taps)[1]} (circulant)")
+    handles = [Patch(facecolor=TAP_COLOURS[j % len(TAP_COLOURS)], label=f"w[{j}] = {weights[j]:g}")
+               for j in range(len(weights))]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    fig.get_layout_engine().set(rect=(0, 0.07, 1, 0.93))
+    fig.suptitle(f"A convolution is a matrix built from {len(weights)} numbers: every row is the one above, "
+                 "shifted one place")
+    return fig
+
+
+def plot_never_read(read_counts, k, stride, lengths, measured, lecture, k_1d, stride_1d):
+    """Left: how many windows read each input cell of a strided 2-D conv (k x k kernel, stride
+    `stride`; 0: never read). Right: 1-D output length against input length n (kernel k_1d,
+    stride stride_1d), measured, next to the lecture's (n - (k-1)) / s.
+
+    read_counts: (H, W) ints; lengths, measured, lecture: equal-length sequences (n, F.conv1d's
+    output length, the lecture's value as a float).
+    """
+    read_counts = np.asarray(read_counts)
+    lengths, measured, lecture = np.asarray(lengths), np.asarray(measured), np.asarray(lecture, dtype=float)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 6.5), width_ratios=[1.1, 1])
+    shown = left.imshow(read_counts, cmap="Blues", vmin=0, vmax=max(read_counts.max(), 1), aspect="equal")
+    for (r, c), count in np.ndenumerate(read_counts):
+        if count == 0:
+            left.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="none", edgecolor=PALETTE["kernel"],
+                                     hatch="//", linewidth=0))
+        left.text(c, r, str(count), ha="center", va="center", fontsize=10,
+                  color=PALETTE["kernel"] if count == 0 else "black")
+    h, w = read_counts.shape
+    left.set(title=f"{h}×{w} input, {k}×{k} kernel, stride {stride}: windows reading each cell\n"
+                   "(red, 0: never read by any window)",
+             xlabel="input column", ylabel="input row", xticks=range(w), yticks=range(h))
+    fig.colorbar(shown, ax=left, label="windows that read the cell", shrink=0.8,
+                 ticks=range(int(read_counts.max()) + 1))
+    exact = np.isclose(lecture, np.round(lecture))
+    right.plot(lengths, lecture, "-", color=PALETTE["reference"], label="lecture: (n − (k−1)) / s")
+    right.plot(lengths, measured, "o", color=PALETTE["output"], markersize=7, label="F.conv1d's output length")
+    right.plot(lengths[~exact], lecture[~exact], "x", color=PALETTE["kernel"], markersize=9, mew=2,
+               label="lecture's value not a whole number")
+    right.set(title=f"1-D, k = {k_1d}, stride {stride_1d}: the count is the lecture's value rounded up",
+              xlabel="input length n", ylabel="output length")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right.legend(loc="upper left")
+    right.grid(alpha=0.3)
+    fig.suptitle("When the stride does not divide evenly: ⌊(n − k) / s⌋ + 1 windows, the last cells unread")
     return fig
