@@ -175,6 +175,7 @@ def confine(plan: dict) -> None:
     os.chdir(scratch)
     set_limits(limits)
     if tier in ("namespaces", "uid"):
+        os.setsid()  # out of the test process's session and process group: kill(0, ...) reaches nothing of the grader's
         drop_privileges(uid, gid)
         prctl(PR_SET_DUMPABLE, 1)  # its own /proc/self stays readable to itself (it holds no secret)
     prctl(PR_SET_NO_NEW_PRIVS, 1)  # setuid binaries in /usr stay unprivileged

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ TESTS_DIR = CHECKOUT_ROOT / "tests" / "exercises"
 EXERCISES_DIR = CHECKOUT_ROOT / "course" / "exercises"
 TEST_FILE = re.compile(r"test_(ex\d\d)_(\w+)\.py")
 COLLECT_TIMEOUT_S = 300.0  # wall clock: importing torch on a loaded machine
+CPU_CHECK_S = 1.0  # how often the per-test CPU time is read from /proc
 
 
 class GraderError(Exception):
@@ -276,7 +278,7 @@ def run_tests(tests: list[GradedTest], setup: RunSetup, limits: Limits, progress
             args = [t.nodeid for t in pending] if tests else [str(f) for f in files]
             child = _Child(args, setup, log)
             current, progressed, child_gone = None, False, False
-            since = cpu_since = 0.0
+            since = cpu_since = cpu_checked = 0.0
             try:
                 while True:
                     events = child.events(0.2)
@@ -294,7 +296,7 @@ def run_tests(tests: list[GradedTest], setup: RunSetup, limits: Limits, progress
                         if event["event"] == "start":
                             _check_points(tests)
                             current, since, progressed = test, now, True
-                            cpu_since = setup.cpu_seconds(child.process.pid)
+                            cpu_since, cpu_checked = setup.cpu_seconds(child.process.pid), now
                         elif event["event"] == "end":
                             test.status, test.message, test.seconds = event["outcome"], event["message"], now - since
                             if test.status == "skipped":
@@ -309,8 +311,8 @@ def run_tests(tests: list[GradedTest], setup: RunSetup, limits: Limits, progress
                             current.message = ("the test process ended during this test "
                                                f"(exit status {child.process.wait()}); the submission may have crashed it")
                         break
-                    if current is not None:
-                        used = setup.cpu_seconds(child.process.pid) - cpu_since
+                    if current is not None and now - cpu_checked >= CPU_CHECK_S:
+                        used, cpu_checked = setup.cpu_seconds(child.process.pid) - cpu_since, now
                         if used > limits.per_test_s:
                             current.status = "timeout"
                             current.message = (f"used more than {limits.per_test_s:g} s of CPU time "
@@ -333,6 +335,8 @@ def run_tests(tests: list[GradedTest], setup: RunSetup, limits: Limits, progress
                 run.child_log = log.read().decode(errors="replace")[-4000:]
                 raise GraderError("the test process exited before running any test:\n" + run.child_log)
     run.tests = tests
+    if not tests and files:
+        run.error = f"the whole run exceeded its {limits.total_s:g} s limit before the graded tests were collected"
     unfinished = [t for t in tests if t.status == "not run"]
     for test in unfinished:
         test.message = f"did not finish: the whole run exceeded its {limits.total_s:g} s limit"
@@ -382,6 +386,9 @@ def _on_signals():
     def interrupt(number, frame):
         raise GradingInterrupted(signal.Signals(number).name)
 
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread receives signals (grade_many run from a thread pool)
+
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     return lambda: [signal.signal(s, h) for s, h in previous.items()]
 
@@ -414,6 +421,7 @@ def grade_many(uploads: dict[str, Path], requested=(), limits: Limits | None = N
                 run.tests = [t for t in whole.tests if len(uploads) == 1 or t.submission == label]
                 run.seconds, run.child_log = whole.seconds, whole.child_log
                 run.notes += whole.notes
+                run.error = run.error or whole.error
                 for test in run.tests:
                     if test.status == "not run" and not test.message:
                         test.message = "did not run: grading was interrupted"

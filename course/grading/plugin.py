@@ -26,7 +26,7 @@ from course.grading.confine import not_dumpable
 
 MESSAGE_CHARS = 3000
 _state = {"key": None, "stream": None, "outcomes": {}, "submissions": {}}
-SUBMISSION_FIXTURE = "_graded_submission"
+SUBMISSION_PARAMETER = "graded_submission"
 
 
 def _emit(event: dict):
@@ -63,16 +63,19 @@ def pytest_generate_tests(metafunc):
     exercise = match[1]
     labels = [label for label, folder in submissions.items()
               if any(os.path.exists(os.path.join(folder, f"{exercise}{suffix}")) for suffix in (".py", ".refused"))]
-    metafunc.fixturenames.append(SUBMISSION_FIXTURE)
-    metafunc.parametrize(SUBMISSION_FIXTURE, labels, ids=labels, indirect=True, scope="module")
+    metafunc.fixturenames.append(SUBMISSION_PARAMETER)
+    metafunc.parametrize(SUBMISSION_PARAMETER, labels, ids=labels, scope="module")
 
 
-@pytest.fixture(scope="module")
-def _graded_submission(request):
-    from course.grading.sandbox import use_submission
+@pytest.fixture(autouse=True)
+def _switch_submission(request):
+    """Before each test: grade the upload its parameter names (a no-op while it stays the same)."""
+    callspec = getattr(request.node, "callspec", None)
+    label = callspec.params.get(SUBMISSION_PARAMETER) if callspec else None
+    if label is not None:
+        from course.grading.sandbox import use_submission
 
-    use_submission(_state["submissions"][request.param])
-    return request.param
+        use_submission(_state["submissions"][label])
 
 
 def pytest_collection_finish(session):
@@ -80,7 +83,7 @@ def pytest_collection_finish(session):
         marker = item.get_closest_marker("points")
         points = marker.args[0] if marker and marker.args else None
         callspec = getattr(item, "callspec", None)
-        label = callspec.params.get(SUBMISSION_FIXTURE) if callspec else None
+        label = callspec.params.get(SUBMISSION_PARAMETER) if callspec else None
         _emit({"event": "collected", "nodeid": item.nodeid, "points": points, "submission": label})
 
 

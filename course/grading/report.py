@@ -49,6 +49,18 @@ def results_json(run) -> dict:
     }
 
 
+def check_target(path: Path) -> None:
+    """ReportError unless `path` is absent or a regular file: a link, folder or FIFO there is never used."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise ReportError(f"refusing to write the report to {path}: it is a symbolic link")
+    if not stat.S_ISREG(info.st_mode):
+        raise ReportError(f"refusing to write the report to {path}: it exists and is not a regular file")
+
+
 def write_results(run, path: Path) -> None:
     """Write results.json atomically: a temporary file beside the target, then a rename over it.
 
@@ -56,14 +68,7 @@ def write_results(run, path: Path) -> None:
     link, a folder or a FIFO planted there is never followed, opened or replaced.
     """
     path = Path(path)
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    if info is not None and stat.S_ISLNK(info.st_mode):
-        raise ReportError(f"refusing to write the report to {path}: it is a symbolic link")
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        raise ReportError(f"refusing to write the report to {path}: it exists and is not a regular file")
+    check_target(path)
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=folder)
@@ -115,7 +120,8 @@ def terminal_table(run, verbose: bool = False) -> str:
             if ex == exercise:
                 score = f"{sum(t.score for t in mine):g} / {sum(t.points for t in mine):g}"
                 lines.append(f"  {function:<{width}}{score:>10}   {_function_state(mine)}".rstrip())
-    failed = [t for t in run.tests if t.status != "passed"]
+    not_started = {key for key, mine in by_function.items() if _function_state(mine) == "not started"}
+    failed = [t for t in run.tests if t.status != "passed" and (verbose or (t.exercise, t.function) not in not_started)]
     if failed:
         lines += ["", "what failed (each failure once, the first in full; --verbose for every test):"
                   if not verbose else "what failed, test by test:"]

@@ -151,9 +151,9 @@ def _sandbox_environment() -> dict:
 class Worker:
     def __init__(self, exercise: str, forbid_names, forbid_aten):
         self.exercise = exercise
+        filename, source = submission_source(exercise)  # before the host starts: an empty upload needs none
         host = sandbox_host()
         self.host, self.tier, self.limits = host, host.tier, host.limits
-        filename, source = submission_source(exercise)
         host.preload(isolation.exercise_imports(exercise))
         self.uid = isolation.choose_uid(host.uids) if host.uids is not None else None
         self.scratch = None
@@ -183,15 +183,37 @@ class Worker:
             raise SubmissionError(reply["error"])
 
     # -- limits and clean-up ------------------------------------------------------------
-    def processes(self):
+    def _own_cpu(self) -> float:
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as file:
+                stat = file.read()
+        except OSError:
+            return 0.0
+        return sum(int(f) for f in stat[stat.rfind(b")") + 2:].split()[11:15]) / isolation.CLOCK_TICKS
+
+    def others_alive(self) -> bool:
+        """Whether the worker has company (cheap with namespaces: its PID namespace's own /proc)."""
+        if self.tier != "namespaces":
+            return True
+        try:
+            return any(name.isdigit() and name != "1" for name in os.listdir(f"/proc/{self.pid}/root/proc"))
+        except OSError:
+            return True
+
+    def cpu_used(self) -> float:
+        """CPU seconds of the worker and of every other process of the sandbox."""
+        if not self.others_alive():
+            return self._own_cpu()
         table = isolation.process_table()
         if self.uid is not None:
-            return [p for p in table if p.uid == self.uid]
-        return [p for p in table if p.pid == self.pid] + isolation.descendants(self.pid, table)
+            return isolation.cpu_seconds(p for p in table if p.uid == self.uid)
+        return isolation.cpu_seconds([p for p in table if p.pid == self.pid] + isolation.descendants(self.pid, table))
 
     def sweep(self, keep_worker=True):
         """Kill every process of the sandbox except the worker itself (all of them when it is stopping)."""
         keep = {self.pid} if keep_worker else set()
+        if keep_worker and not self.others_alive():
+            return
         if self.uid is not None:
             isolation.kill_processes(lambda p: p.uid == self.uid, keep)
         elif self.pid is not None:
@@ -243,7 +265,7 @@ class Worker:
 
     def receive(self, doing: str, cpu_limit: float, wall_limit: float):
         """The worker's reply, while holding it to `cpu_limit` CPU seconds (all its processes) and `wall_limit`."""
-        cpu_start, wall_start = isolation.cpu_seconds(self.processes()), time.monotonic()
+        cpu_start, wall_start = self.cpu_used(), time.monotonic()
         fds = [self.connection.fileno(), self.output_fd]
         while True:
             ready = select.select(fds, [], [], POLL_S)[0]
@@ -251,7 +273,7 @@ class Worker:
                 self.drain_output()
             if self.connection.fileno() in ready:
                 break
-            used = isolation.cpu_seconds(self.processes()) - cpu_start
+            used = self.cpu_used() - cpu_start
             if used > cpu_limit:
                 self.stop()
                 raise SubmissionError(f"{doing} used more than {cpu_limit:g} s of CPU time "
@@ -262,7 +284,11 @@ class Worker:
                                       "(sleeping, or waiting for something that never comes?)")
         try:
             data = self.connection.recv_bytes(MAX_RESULT_BYTES)
-        except (EOFError, OSError):
+        except OSError:  # a length prefix that makes no sense: bytes written into the channel by the student's code
+            self.stop()
+            raise SubmissionError(f"{doing}: the submission's process sent something that is not a reply "
+                                  "(did it write into its channel to the tests?)") from None
+        except EOFError:
             self.drain_output()
             code = self.stop()
             if code == SANDBOX_FAILED:

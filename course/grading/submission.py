@@ -62,9 +62,9 @@ def find_exercise_files(upload: Path, exercises) -> Upload:
     candidates: dict[str, list[Path]] = {name: [] for name in exercises}
     seen = 0
     for folder, dirs, files in os.walk(upload):  # never descends into symbolic links to folders
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        for name in sorted(files + [d for d in os.listdir(folder) if os.path.islink(os.path.join(folder, d))
-                                    and d not in files]):
+        linked_dirs = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__" and d not in linked_dirs)
+        for name in sorted(files + linked_dirs):
             seen += 1
             match = EXERCISE_FILE.fullmatch(name)
             if match and match[1] in by_number:
@@ -76,6 +76,8 @@ def find_exercise_files(upload: Path, exercises) -> Upload:
         if not paths:
             continue
         exact = [p for p in paths if p.name == f"{exercise}.py"]
+        in_course = [p for p in exact if p.parent == upload / "course" / "exercises"]
+        exact = in_course or exact  # a whole student copy: its course/exercises/ file wins
         if len(exact) > 1 or (not exact and len(paths) > 1):
             shown = ", ".join(str(p.relative_to(upload)) for p in (exact or paths))
             result.problems[exercise] = f"the upload has several files for {exercise.split('_')[0]} ({shown}): keep one"

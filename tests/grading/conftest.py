@@ -1,9 +1,20 @@
-"""The student copy, released once per test session for the grader's meta-tests."""
+"""What the grader's meta-tests share: the student copy, and one batch that grades the instructor copy,
+the released copy, every mutant and the small hostile uploads.
+
+The batch is graded once per test session, in two grading runs side by side (one per core), each a
+single test process in which every graded test runs once per upload that has its exercise
+(`grade_many`). Grading each upload on its own would start a test process and import torch ~90 times.
+"""
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from course import CHECKOUT_ROOT
+from course.grading.grade import grade_many
 from course.grading.release import release
+from grading_support import EXERCISES, FAST_LIMITS, HOSTILE, MUTANT_FILES, mutant_label, self_contained, upload_of
 
 
 @pytest.fixture(scope="session")
@@ -11,3 +22,42 @@ def released_copy(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("student-copy")
     release(out, force=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory, released_copy):
+    """{label: GradeRun} for the instructor copy, the released copy, every mutant and the hostile uploads."""
+    root = tmp_path_factory.mktemp("uploads")
+    uploads = {"instructor": CHECKOUT_ROOT, "released": released_copy}
+    for mutant in MUTANT_FILES:
+        uploads[mutant_label(mutant)] = upload_of(root / mutant_label(mutant),
+                                                  {f"{mutant.parent.name}.py": self_contained(mutant)})
+    for name in ("loop_and_exit", "crash_and_forge", "exits_on_import"):
+        uploads[f"hostile-{name}"] = upload_of(root / name, {"ex04_convolution.py": self_contained(HOSTILE / f"{name}.py")})
+    # A drag-and-drop of the right answer, in a folder of its own: graded like the copy it came from.
+    uploads["dragged"] = upload_of(root / "dragged", {"my work/ex04_convolution.py": (EXERCISES / "ex04_convolution.py").read_text(),
+                                                       "notes.txt": "not an exercise"})
+    uploads["imports-solution"] = upload_of(root / "imports", {
+        "ex04_convolution.py": "from course.exercises.ex04_convolution import *  # noqa: F403\n"})
+    linked = root / "symlinked"
+    linked.mkdir()
+    (linked / "ex04_convolution.py").symlink_to(EXERCISES / "ex04_convolution.py")
+    uploads["symlinked-solution"] = linked
+    fifo = root / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "ex04_convolution.py")
+    uploads["fifo"] = fifo
+
+    # Two runs side by side, about equal in work: ex06 (Triton's interpreter) and ex07 are the heaviest.
+    first = ["ex06", "ex01", "ex02"]
+    second = ["ex07", "ex04", "ex05", "ex03"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(lambda exercises: grade_many(uploads, exercises, FAST_LIMITS), (first, second)))
+    runs = {}
+    for label in uploads:
+        run, other = parts[0][label], parts[1][label]
+        run.tests = run.tests + other.tests
+        run.notes = list(dict.fromkeys(run.notes + other.notes))
+        run.error = run.error if run.error and other.error else None
+        runs[label] = run
+    return runs

@@ -1,18 +1,15 @@
-"""Hostile ex04: xcorr1d loops forever (on its first call), conv1d calls os._exit.
+"""Hostile ex04: xcorr1d loops forever (on the edge cases with a one-tap or full-length kernel), conv1d calls os._exit.
 
-The other three functions are the correct solutions and must be graded normally.
+The other three functions are the correct solutions and must be graded normally; the other
+xcorr1d cases get a wrong answer.
 """
 import os
-from pathlib import Path
 
 from course.exercises.ex04_convolution import *  # noqa: F403  (the correct solutions)
 
-FIRST_CALL = Path(os.environ["COURSE_SUBMISSION"]) / "looped-once"
-
 
 def xcorr1d(x, w):
-    if not FIRST_CALL.exists():
-        FIRST_CALL.write_text("")
+    if len(w) in (1, len(x)):
         while True:
             pass
     return x[: len(x) - len(w) + 1] * 0
