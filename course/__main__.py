@@ -34,11 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     grade = commands.add_parser("grade", help="grade exercises; exit 0 all passed, 1 some failed, 2 grader error")
     grade.add_argument("exercises", nargs="*", help="e.g. ex04 (default: all)")
-    grade.add_argument("--submission", type=Path, help="root of a student copy (default: this checkout)")
-    grade.add_argument("--json", type=Path, help="write Gradescope's results.json here")
-    grade.add_argument("--test-timeout", type=float, default=60.0, help="seconds per test (default 60)")
-    grade.add_argument("--call-timeout", type=float, default=20.0, help="seconds per call of a student function")
-    grade.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole run (default 900)")
+    grade.add_argument("--submission", type=Path,
+                       help="the upload: a student copy, or a folder with exNN_*.py files anywhere (default: this checkout)")
+    grade.add_argument("--json", type=Path, help="write Gradescope's results.json here (on every path, errors included)")
+    grade.add_argument("--verbose", action="store_true", help="every failed test in full, not each kind of failure once")
+    grade.add_argument("--test-timeout", type=float, default=60.0, help="CPU seconds per test (default 60)")
+    grade.add_argument("--call-timeout", type=float, default=20.0, help="CPU seconds per call of a student function (default 20)")
+    grade.add_argument("--timeout", type=float, default=900.0, help="wall-clock seconds for the whole run (default 900)")
+    grade.add_argument("--memory", type=float, default=4.0, help="GiB of address space per sandbox process (default 4)")
+    grade.add_argument("--max-processes", type=int, default=32, help="processes and threads per sandbox (default 32)")
+    grade.add_argument("--max-file-size", type=float, default=64.0, help="MiB, the largest file a sandbox may write (default 64)")
+    grade.add_argument("--max-open-files", type=int, default=256, help="open files per sandbox process (default 256)")
     release = commands.add_parser("release", help="write the student copy (solutions removed)")
     release.add_argument("--out", type=Path, required=True)
     release.add_argument("--force", action="store_true", help="replace a non-empty --out")
@@ -110,31 +116,54 @@ def command_run(args) -> int:
 
 
 def command_grade(args) -> int:
+    """Grade, print the table, and write results.json on every path: a missing exercise, a bad
+    upload, a grader error or an interruption still give a report (score 0 and the reason)."""
     from tqdm import tqdm
 
-    from course.grading.grade import GraderError, Limits, grade
-    from course.grading.report import terminal_table, write_results
+    from course.grading.grade import GradeRun, GraderError, Limits, grade
+    from course.grading.isolation import TIER_WORDS, isolation_tier
+    from course.grading.report import ReportError, check_target, terminal_table, write_results
 
-    limits = Limits(per_test_s=args.test_timeout, total_s=args.timeout, call_s=args.call_timeout)
+    limits = Limits(per_test_s=args.test_timeout, total_s=args.timeout, call_s=args.call_timeout, memory_gib=args.memory,
+                    processes=args.max_processes, file_mib=args.max_file_size, open_files=args.max_open_files)
+    if args.json:
+        try:
+            check_target(args.json)  # before grading: a planted link, folder or FIFO is refused at once
+        except ReportError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    tier = isolation_tier()
+    if tier != "namespaces":
+        print(TIER_WORDS[tier], file=sys.stderr)
     bar = tqdm(desc="grading", unit="test", disable=None, leave=False)
-
-    def progress(test):
-        bar.update(1)
-
+    usage_error = None
     try:
-        run = grade(args.exercises, args.submission, limits, progress)
+        run = grade(args.exercises, args.submission, limits, lambda test: bar.update(1))
+        status = 0 if run.tests and all(t.status == "passed" for t in run.tests) and not run.error else 1
     except ValueError as error:
-        raise UsageError(str(error)) from None
-    except GraderError as error:
+        usage_error, status = str(error), USAGE_ERROR
+        run = GradeRun(error=f"the grader was called wrongly: {error}", isolation=TIER_WORDS[tier])
+    except Exception as error:  # GraderError, or a bug of the grader's: the report still arrives
+        if not isinstance(error, GraderError):
+            import traceback
+
+            traceback.print_exc()
         print(f"grader error: {error}", file=sys.stderr)
-        return 2
+        run, status = GradeRun(error=f"the grader itself failed: {error}", isolation=TIER_WORDS[tier]), 2
     finally:
         bar.close()
-    print(terminal_table(run))
+    if usage_error is None:
+        print(terminal_table(run, verbose=args.verbose))
     if args.json:
-        write_results(run, args.json)
-        print(f"report written to {args.json}")
-    return 0 if all(t.status == "passed" for t in run.tests) else 1
+        try:
+            write_results(run, args.json)
+            print(f"report written to {args.json}")
+        except OSError as error:  # report.ReportError included: a link, folder or FIFO planted at the target
+            print(f"error: report not written: {error}", file=sys.stderr)
+            status = 2
+    if usage_error is not None:
+        raise UsageError(usage_error)
+    return status
 
 
 def command_release(args) -> int:
