@@ -259,3 +259,22 @@ def twin_unit_gradient(model: nn.Module, in_channels: int, image_size: int, unit
     twin = geometry_twin(model).double()
     image = torch.ones(in_channels, image_size, image_size, dtype=torch.float64)
     return unit_gradient(lambda batch: twin.features(batch)[-1], image, 0, unit, unit)
+
+
+# ---- picking a unit and an image to look at ----------------------------------------------------
+
+def image_near(test_set, centre: float, seed: int) -> int:
+    """Index of a test image whose shape is centred within 3 pixels of (centre, centre); `seed` picks which.
+
+    test_set: a data set with `centres` (N, 2), the (row, col) of each image's shape.
+    """
+    near = ((test_set.centres - centre).abs().max(dim=1).values <= 3).nonzero()[:, 0]
+    if len(near) == 0:
+        raise ValueError(f"no test image has its shape within 3 pixels of ({centre}, {centre})")
+    return int(near[seed % len(near)])
+
+
+@torch.no_grad()
+def strongest_channel(cnn: nn.Module, image: torch.Tensor, unit: int) -> int:
+    """The last block's channel that answers `image` (C, H, W) most strongly at unit (unit, unit)."""
+    return int(cnn.features(image[None])[-1][0, :, unit, unit].argmax())

@@ -40,6 +40,19 @@ def test_four_way_comparison(run):
     assert abs(summary["mlp_parameters"] - summary["cnn_parameters"]) <= 0.05 * summary["cnn_parameters"]
 
 
+def test_claims_ledger_and_tool_checks(run):
+    summary, _ = run
+    statuses = {claim["id"]: claim["status"] for claim in summary["claims"]}
+    assert statuses == {"hierarchy": "partial", "simple_cells": "constructed only", "complex_cells": "constructed only",
+                        "arrays_need_local_structure": "reproduced"}
+    kinds = {key: check["kind"] for key, check in summary["checks"].items()}
+    for key in ("shapes_cnn_vs_checkpoint_metric", "receptive_field_mismatches", "trained_gradient_outside_field",
+                "simple_shift_sensitivity", "complex_shift_sensitivity"):
+        assert kinds[key] == "tool", key
+    for key in ("cnn_test_accuracy", "cnn_advantage_in_place", "cnn_advantage_lost_to_shuffling", "mlp_shuffle_effect"):
+        assert kinds[key] == "claim", key
+
+
 def test_the_lesson_draws_its_figures(run):
     summary, _ = run
     assert sorted(summary["figures"]) == sorted(f"{name}.png" for name in FIGURES)
