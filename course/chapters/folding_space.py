@@ -95,6 +95,13 @@ def forced_error(points: torch.Tensor, labels: torch.Tensor, weights, biases) ->
     return worst / len(labels)
 
 
+def flatness(points: torch.Tensor) -> float:
+    """How thin a 2-D point cloud is: its smaller spread over its larger one (the singular values
+    of the centred points). 1 for a round cloud, 0 for points on one line (or one point)."""
+    spreads = torch.linalg.svdvals((points - points.mean(dim=0)).double())
+    return (spreads[-1] / spreads[0]).item() if spreads[0] > 0 else 0.0
+
+
 def relu_landing(points: torch.Tensor) -> torch.Tensor:
     """(N,) long: where ReLU puts each 2-D point: 0 inside the open positive quadrant,
     1 on an axis (exactly one coordinate zero), 2 on the origin."""
@@ -159,13 +166,14 @@ class TrainingRuns:
         return sum(values) / len(values)
 
 
-def train_plane_net(width: int, points, labels, seed: int, *, epochs: int, lr: float, batch_size: int):
+def train_plane_net(width: int, points, labels, seed: int, *, epochs: int, lr: float, batch_size: int,
+                    hidden_layers: int = 4):
     """A plane_net seeded with `seed`, trained with Adam by course.runtime.train.fit.
 
     Returns (net, history, dead fraction at initialisation).
     """
     torch.manual_seed(seed)
-    net = plane_net(width)
+    net = plane_net(width, hidden_layers)
     dead_at_init = dead_fraction(net, points)
     history = fit(net, PointSet(points, labels), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                   device="cpu", description=f"width {width}, seed {seed}")
@@ -175,7 +183,7 @@ def train_plane_net(width: int, points, labels, seed: int, *, epochs: int, lr: f
 def training_experiment(points, labels, widths, seeds, target: float, **training) -> dict:
     """Train a plane_net of every width from every seed: {width: TrainingRuns}.
 
-    `training`: epochs, lr and batch_size for train_plane_net, the same for every run.
+    `training`: epochs, lr, batch_size (and hidden_layers) for train_plane_net, the same for every run.
     """
     runs = {}
     for width in widths:

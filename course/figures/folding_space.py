@@ -229,18 +229,33 @@ def _bars(ax, widths, values, colours):
     ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=13)
 
 
-def plot_dead_fractions(runs):
+def plot_dead_fractions(runs, shown_dead: float):
     """Mean fraction of points sent to the origin by some hidden ReLU, at initialisation and
-    after training, narrow vs wide. runs: {width: TrainingRuns} for two widths."""
+    after training: narrow runs that failed, narrow runs that reached the target, wide runs;
+    `shown_dead`: the same fraction for the narrow net drawn in the lesson (one that succeeded).
+    runs: {width: TrainingRuns} for two widths."""
     (_, narrow), (_, wide) = sorted(runs.items())
-    fig, ax = plt.subplots(figsize=(9, 6))
+
+    def mean(values, keep):
+        kept = [v for v, k in zip(values, keep) if k]
+        return sum(kept) / len(kept) if kept else float("nan")
+
+    failed = [not r for r in narrow.reached]
+    groups = [(f"{narrow.width} neurons, failed ({sum(failed)} runs)", narrow, failed, NARROW),
+              (f"{narrow.width} neurons, reached the target ({len(failed) - sum(failed)} runs)", narrow,
+               narrow.reached, PALETTE["padding"]),
+              (f"{wide.width} neurons ({len(wide.seeds)} runs)", wide, [True] * len(wide.seeds), WIDE)]
+    fig, ax = plt.subplots(figsize=(10, 6))
     x = np.arange(2)
-    for shift, r, colour in ((-0.2, narrow, NARROW), (0.2, wide, WIDE)):
-        values = [r.mean("dead_at_init"), r.mean("dead_after")]
-        bars = ax.bar(x + shift, values, width=0.4, color=colour, label=f"{r.width} neurons per hidden layer")
-        ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=13)
-    ax.set(title=f"Points sent to the origin by some hidden ReLU\n(mean over {len(narrow.seeds)} seeds)",
-           xticks=x, ylabel="fraction of the data points", ylim=(0, 1.2))
+    for shift, (label, r, keep, colour) in zip((-0.27, 0, 0.27), groups):
+        values = [mean(r.dead_at_init, keep), mean(r.dead_after, keep)]
+        bars = ax.bar(x + shift, np.nan_to_num(values), width=0.26, color=colour, label=label)
+        ax.bar_label(bars, labels=["—" if np.isnan(v) else f"{v:.2f}" for v in values], fontsize=12)
+    ax.axhline(shown_dead, color="0.3", ls="--", lw=1.5,
+               label=f"the narrow net drawn in this lesson (succeeded): {shown_dead:.2f}")
+    ax.set(title="Points sent to the origin by some hidden ReLU: many more in narrow nets,\n"
+                 "but as many in narrow nets that succeeded as in those that failed",
+           xticks=x, ylabel="fraction of the data points", ylim=(0, 1.35))
     ax.set_xticklabels(["at initialisation", "after training"])
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", fontsize=11)
     return fig
