@@ -19,6 +19,10 @@ the lesson's analysis, built on the toolkit in `course.analysis`:
    (`analyse_factors` runs 3-5 in one call.)
 6. `downstream_use`: which later units weigh the family most, and whether they ignore its
    polarity (the same weight for members 180° apart; `polarity_index`).
+7. Is it a boundary detector? `boundary_probe` compares a frequency step with no edge against
+   an edge with no frequency step; `focus_boundary_share` asks where in the data a unit fires;
+   `side_texture_ratio` reads a feature visualisation: is the fine texture on the side the unit
+   prefers?
 """
 from __future__ import annotations
 
@@ -32,9 +36,11 @@ from course.analysis.expanded_weights import expanded_weights
 from course.analysis.families import angle_difference
 from course.analysis.nmf import one_sided_nmf
 from course.analysis.similarity import cosine_similarity
-from course.analysis.stimuli import gratings, high_low
+from course.analysis.dataset_examples import cut_windows, top_windows
+from course.analysis.stimuli import colour_contrast, gratings, high_low
 from course.analysis.tuning import group_responses, preferred_angle, selectivity, tuning
 from course.analysis.units import parse_unit, record_activations, select_unit
+from course.data.natural_images import gaussian_blur
 
 HIGH_FREQUENCY = 0.35  # cycles per pixel on the high side of every high-low stimulus
 LOW_BAND, HIGH_BAND = 0.1, 0.25  # gratings at or below / at or above these count as low / high frequency
@@ -65,6 +71,12 @@ def high_low_stimuli(orientations_deg, ratios, phases, size: int = 32):
     """The high-low stimulus grid (every orientation × ratio × phase) and its parameters."""
     return high_low(size=size, orientations_deg=orientations_deg, ratios=ratios, high_frequency=HIGH_FREQUENCY,
                     phases=phases)
+
+
+def stimulus_grid(fast: bool, size: int, ratios=(1, 2, 4, 8)):
+    """The lesson's (orientation × ratio × phase) grid: 16 orientations and 2 phases when fast, else 24 and 4."""
+    step, phases = (22.5, (0.0, math.pi)) if fast else (15.0, (0.0, math.pi / 2, math.pi, 1.5 * math.pi))
+    return high_low_stimuli([step * k for k in range(int(360 / step))], ratios, phases, size=size)
 
 
 def high_low_tuning(model, unit: str, images, params) -> HighLowTuning:
@@ -100,6 +112,11 @@ def high_low_candidates(tunings: list[HighLowTuning], min_score: float = 0.3,
     """Units with score >= min_score whose peak is at least a fraction of the layer's largest peak."""
     largest = max((t.peak for t in tunings), default=0.0)
     return [t for t in tunings if t.score >= min_score and t.peak >= min_peak_fraction * largest]
+
+
+def silent_units(tunings: list[HighLowTuning]) -> list[str]:
+    """Units whose (phase-averaged) response is 0 for every stimulus of the grid: ReLUs that never open."""
+    return [t.unit for t in tunings if float(t.responses.max()) <= 0]
 
 
 # ---- 2. how the family covers the circle ------------------------------------------------------------
@@ -205,6 +222,20 @@ class FactorAnalysis:
     lf: int
     mirror: torch.Tensor  # (F,) cosine of each member's LF map with its HF map reflected across the boundary
 
+    @property
+    def high_and_low(self) -> bool:
+        """True when one factor prefers fine gratings and the other coarse ones (indices of opposite signs).
+        Only then may the factors be called HF and LF; otherwise `hf` is merely the finer of the two."""
+        return float(self.frequency_index[self.hf]) > 0 > float(self.frequency_index[self.lf])
+
+    def names(self) -> tuple[str, str]:
+        """Labels for (factor hf, factor lf): "HF factor"/"LF factor" only when `high_and_low`, otherwise
+        neutral names that state each factor's frequency index."""
+        if self.high_and_low:
+            return "HF factor", "LF factor"
+        return tuple(f"factor {i + 1} (frequency index {float(self.frequency_index[k]):+.2f})"
+                     for i, k in enumerate((self.hf, self.lf)))
+
 
 def analyse_factors(model, family: list[HighLowTuning], from_layer: str, to_layer: str, size: int = 32,
                     orientations_deg=tuple(range(0, 180, 15)), phases=(0.0, math.pi / 2, math.pi, 1.5 * math.pi),
@@ -276,3 +307,84 @@ def downstream_use(weights: torch.Tensor, family_channels: list[int], orientatio
         result.append(DownstreamUse(f"{to_layer}:{row}", share, ratio, max(positive, 1 - positive),
                                     polarity_index(orientations_deg, family)))
     return sorted(result, key=lambda d: -d.family_share)
+
+
+# ---- 7. frequency step or object boundary? ----------------------------------------------------------
+
+@dataclass
+class BoundaryProbe:
+    """A unit's response to three probes at its preferred orientation θ (the best of the map positions
+    within one step of the centre, so that where the boundary falls on the unit's grid does not decide)."""
+
+    unit: str
+    orientation_deg: float
+    frequency_step: float  # high-low stimulus, largest ratio: the texture changes, the mean colour does not
+    uniform_texture: float  # ratio 1: the same texture everywhere, no boundary of any kind
+    edge_only: float  # a plain colour edge (no texture) at θ or θ + 180, the best of 3 colour pairs
+
+    @property
+    def step_over_uniform(self) -> float:
+        """frequency_step / uniform_texture: well above 1 = the unit fires for a change of frequency with no edge."""
+        return self.frequency_step / self.uniform_texture if self.uniform_texture > 0 else float("inf")
+
+    @property
+    def edge_over_step(self) -> float:
+        """edge_only / frequency_step: near 0 = an edge alone does not drive the unit; near 1 = it does, as
+        much as a frequency step (the unit is then an edge detector too)."""
+        return self.edge_only / self.frequency_step if self.frequency_step > 0 else float("inf")
+
+
+def boundary_probe(model, unit: str, orientation_deg: float, size: int, ratio: float = 8.0) -> BoundaryProbe:
+    """Frequency step without an edge vs edge without a frequency step, at the unit's preferred orientation.
+
+    Responses are averaged over the 4 texture phases for the high-low stimuli, and read as the largest
+    value over the 3×3 map positions around the centre (a boundary through the image centre can fall
+    between two of the unit's positions).
+    """
+    layer, channel = parse_unit(unit)
+    steps, params = high_low_stimuli([orientation_deg], (1, ratio), (0.0, math.pi / 2, math.pi, 1.5 * math.pi),
+                                     size=size)
+    edges, _ = colour_contrast(size=size, orientations_deg=[orientation_deg, orientation_deg + 180])
+    maps = record_activations(model, torch.cat([steps, edges]), [layer])[layer][:, channel]
+    rows, cols = maps.shape[-2] // 2, maps.shape[-1] // 2
+    response = maps[:, rows - 1:rows + 2, cols - 1:cols + 2].amax(dim=(-2, -1))
+    on_steps, on_edges = response[:len(steps)], response[len(steps):]
+    return BoundaryProbe(unit, orientation_deg, float(on_steps[params["ratio"] == ratio].mean()),
+                         float(on_steps[params["ratio"] == 1].mean()), float(on_edges.max()))
+
+
+def mixed_window_share(masks: torch.Tensor, crop: int) -> float:
+    """Fraction of all crop × crop windows of masks (N, H, W) (0/1) that hold both values."""
+    m = masks.float()[:, None]
+    top = F.max_pool2d(m, crop, stride=1)
+    bottom = -F.max_pool2d(-m, crop, stride=1)
+    return float((top > bottom).double().mean())
+
+
+def focus_boundary_share(model, unit: str, images: torch.Tensor, in_focus: torch.Tensor, k: int, crop: int):
+    """Where in the data does the unit fire? For its k top windows (crop × crop around the peak):
+    (crops (k, C, crop, crop), activations (k,), mixed (k,) bool: the window holds in-focus and blurred
+    pixels, share of mixed top windows, share of mixed windows among all windows: the chance level)."""
+    indices, activations, windows = top_windows(model, unit, images, k=k, crop=crop)
+    crops = cut_windows(images[indices], windows, crop)
+    masks = cut_windows(in_focus[indices], windows, crop)
+    mixed = masks.flatten(1).any(1) & ~masks.flatten(1).all(1)
+    return crops, activations, mixed, float(mixed.double().mean()), mixed_window_share(in_focus, crop)
+
+
+def side_texture_ratio(images: torch.Tensor, orientation_deg: float, radius: float) -> torch.Tensor:
+    """(N,): fine-detail energy on the side θ points to / on the other side, inside a disc at the image centre.
+
+    Fine detail = the image minus its blurred self (σ = 1 pixel), squared and summed over channels;
+    > 1: the finer texture lies on the side θ points to, as it should for a high-low unit preferring θ.
+    """
+    size = images.shape[-1]
+    offsets = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    y, x = torch.meshgrid(-offsets, offsets, indexing="ij")  # y up, as in the stimuli
+    theta = math.radians(orientation_deg)
+    u = x * math.cos(theta) + y * math.sin(theta)
+    disc = x**2 + y**2 <= radius**2
+    pictures = images.double()
+    energy = (pictures - gaussian_blur(pictures, 1.0)).pow(2).sum(1)  # (N, S, S)
+    fine, other = energy[:, disc & (u > 0.5)].mean(1), energy[:, disc & (u < -0.5)].mean(1)
+    return fine / other.clamp_min(1e-12)

@@ -9,7 +9,8 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Rectangle
+from matplotlib import patheffects
+from matplotlib.patches import Circle, Rectangle
 
 from course.runtime.style import DIVERGING, PALETTE, SEQUENTIAL
 
@@ -71,18 +72,23 @@ def plot_family_compass(angles_deg, lengths, title: str, planted_deg=None):
     return fig
 
 
+NEUTRAL_COLOURS = (PALETTE["output"], PALETTE["class1"])  # two factors that are not an HF and an LF one
+
+
 def plot_factors(channel_factors, frequencies, frequency_responses, hf_index: int, title: str,
-                 planted=None, channel_labels=None, names=("HF factor", "LF factor")):
+                 planted=None, channel_labels=None, names=("HF factor", "LF factor"), colours=None):
     """Left: the two non-negative channel factors (bars; planted values as outlines). Right: their
-    frequency tuning (response to gratings averaged over orientation), HF red, LF blue."""
+    frequency tuning (response to gratings averaged over orientation). names and colours are for
+    (factor hf_index, the other): HF red and LF blue (the default), `NEUTRAL_COLOURS` when they are not HF and LF."""
+    colours = colours or (HF_COLOUR, LF_COLOUR)
     channel_factors = np.asarray(channel_factors, dtype=float)
     responses = np.asarray(frequency_responses, dtype=float)
     lf_index = 1 - hf_index
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.2))
     c = np.arange(channel_factors.shape[1])
     width = 0.4
-    for offset, index, colour, name in ((-width / 2, hf_index, HF_COLOUR, names[0]),
-                                        (width / 2, lf_index, LF_COLOUR, names[1])):
+    for offset, index, colour, name in ((-width / 2, hf_index, colours[0], names[0]),
+                                        (width / 2, lf_index, colours[1], names[1])):
         left.bar(c + offset, channel_factors[index], width, color=colour, label=name)
     if planted is not None:
         for offset, vector in ((-width / 2, planted[0]), (width / 2, planted[1])):
@@ -94,7 +100,7 @@ def plot_factors(channel_factors, frequencies, frequency_responses, hf_index: in
     left.set_ylabel("factor weight (unit norm)")
     left.set_title("Channel factors (non-negative)")
     left.legend()
-    for index, colour, name in ((hf_index, HF_COLOUR, names[0]), (lf_index, LF_COLOUR, names[1])):
+    for index, colour, name in ((hf_index, colours[0], names[0]), (lf_index, colours[1], names[1])):
         right.plot(frequencies, responses[index] / max(responses[index].max(), 1e-12), "o-", color=colour, lw=2.5,
                    label=name)
     right.set_xscale("log")
@@ -109,14 +115,16 @@ def plot_factors(channel_factors, frequencies, frequency_responses, hf_index: in
 
 
 def plot_spatial_factors(spatial, orientations_deg, hf_index: int, title: str, max_members: int = 8,
-                         names=("HF factor", "LF factor")):
-    """Row 1: where each member uses the HF factor; row 2: the LF factor (signed, shared colour scale)."""
+                         names=("HF factor", "LF factor"), colours=None):
+    """Row 1: where each member uses the HF factor; row 2: the LF factor (signed, shared colour scale).
+    names, colours: as in `plot_factors`."""
+    colours = colours or (HF_COLOUR, LF_COLOUR)
     spatial = np.asarray(spatial, dtype=float)
     angles = np.round(np.asarray(orientations_deg, dtype=float)) % 360
     order = np.argsort(angles, kind="stable")[:max_members]
     limit = max(np.abs(spatial[order][:, :2]).max(), 1e-12)
     n = len(order)
-    fig, axes = plt.subplots(2, n, figsize=(2.0 * n + 1.6, 5.0), squeeze=False)
+    fig, axes = plt.subplots(2, n, figsize=(max(2.0 * n + 1.6, 8.0), 5.0), squeeze=False)
     for col, member in enumerate(order):
         for row, (index, name) in enumerate(((hf_index, names[0]), (1 - hf_index, names[1]))):
             ax = axes[row, col]
@@ -125,7 +133,7 @@ def plot_spatial_factors(spatial, orientations_deg, hf_index: int, title: str, m
             if row == 0:
                 ax.set_title(f"{angles[member]:.0f}°")
             if col == 0:
-                ax.set_ylabel(name, color=HF_COLOUR if row == 0 else LF_COLOUR)
+                ax.set_ylabel(name.replace(" (", "\n("), color=colours[row])
     fig.colorbar(shown, ax=axes, shrink=0.8, label="weight (+ excites, − inhibits)")
     fig.suptitle(title)
     return fig
@@ -152,4 +160,52 @@ def plot_downstream(weights, orientations_deg, rows: dict, title: str, others_me
     ax.set_ylabel("weight to the later unit")
     ax.set_title(title)
     ax.legend()
+    return fig
+
+
+def _arrow(ax, centre, angle_deg, length, colour):
+    """An arrow from the image centre towards angle θ (y up on screen, so rows go the other way)."""
+    dx, dy = length * math.cos(math.radians(angle_deg)), -length * math.sin(math.radians(angle_deg))
+    arrow = ax.annotate("", xy=(centre + dx, centre + dy), xytext=(centre, centre),
+                        arrowprops=dict(arrowstyle="-|>", color=colour, lw=2.5, mutation_scale=22))
+    arrow.arrow_patch.set_path_effects([patheffects.Stroke(linewidth=5, foreground="white"), patheffects.Normal()])
+
+
+def plot_feature_visualisations(images, units, angles_deg, ratios, radius: float, title: str):
+    """One synthesised image per unit, with the receptive-field disc (dashed) and an arrow towards the
+    unit's preferred orientation: the side where its fine texture should be."""
+    images = np.asarray(images, dtype=float).transpose(0, 2, 3, 1)
+    n = len(images)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 5.0), squeeze=False, layout="constrained")
+    size = images.shape[1]
+    centre = (size - 1) / 2
+    for ax, image, unit, angle, ratio in zip(axes[0], images, units, angles_deg, ratios):
+        ax.imshow(np.clip(image, 0, 1), interpolation="nearest")
+        ax.add_patch(Circle((centre, centre), radius, fill=False, ls="--", lw=2, color="black",
+                            path_effects=[patheffects.Stroke(linewidth=4, foreground="white"), patheffects.Normal()]))
+        _arrow(ax, centre, angle, radius, "black")
+        ax.set_title(f"{unit}, prefers {_angle_text(angle)}\nfine detail: arrow side / other = {ratio:.1f}")
+        _blank(ax)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_dataset_examples(crops_by_unit: dict, activations_by_unit: dict, mixed_by_unit: dict, title: str):
+    """One row per unit: its top windows from the data, each titled with the activation and whether the
+    window holds both in-focus and blurred pixels (a focus boundary)."""
+    rows, cols = len(crops_by_unit), max(len(c) for c in crops_by_unit.values())
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols + 1.4, 2.3 * rows + 0.9), squeeze=False)
+    for ax in axes.flat:
+        _blank(ax)
+    for row, unit in enumerate(crops_by_unit):
+        crops = np.asarray(crops_by_unit[unit], dtype=float).transpose(0, 2, 3, 1)
+        for col, (crop, value, mixed) in enumerate(zip(crops, activations_by_unit[unit], mixed_by_unit[unit])):
+            ax = axes[row, col]
+            ax.imshow(np.clip(crop, 0, 1), interpolation="nearest")
+            ax.set_title(f"{float(value):.1f}" + (" · focus edge" if mixed else ""), fontsize=11)
+            for spine in ax.spines.values():
+                spine.set_color(HF_COLOUR if mixed else PALETTE["reference"])
+                spine.set_linewidth(2.5)
+        axes[row, 0].set_ylabel(unit)
+    fig.suptitle(title)
     return fig

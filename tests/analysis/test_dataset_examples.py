@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from course.analysis.dataset_examples import top_examples
+from course.analysis.dataset_examples import cut_windows, top_examples, top_windows
 
 
 def dot_detector():
@@ -39,3 +39,14 @@ def test_crops_are_centred_on_the_pattern_and_stay_inside_the_image():
     assert crops[0, 0, 2, 2] == pytest.approx(0.9)  # image 17: dot at (13, 6), the window's centre
     assert crops[1, 0, 2, 2] == pytest.approx(0.7)
     assert crops[2, 0, 0, 2] == pytest.approx(0.5)  # image 3: dot at (0, 3) on the top edge: the window moves down
+
+
+def test_windows_cut_an_aligned_mask_at_the_same_places_as_the_crops():
+    images = images_with_dots()
+    indices, _, crops = top_examples(dot_detector(), "relu:1", images, k=3, crop=5)
+    same, _, windows = top_windows(dot_detector(), "relu:1", images, k=3, crop=5)
+    assert same.tolist() == indices.tolist()
+    masks = (images[:, 0] > 0.4).float()  # (N, H, W): where the dots are
+    cut = cut_windows(masks[indices], windows, 5)
+    assert cut.shape == (3, 5, 5)
+    torch.testing.assert_close(cut, (crops[:, 0] > 0.4).float())

@@ -5,10 +5,12 @@ import pytest
 import torch
 
 from course.analysis.similarity import cosine_similarity
-from course.chapters.high_low_frequency import (HighLowTuning, analyse_factors, angle_error, downstream_use,
-                                                downstream_weights, frequency_index, high_low_candidates,
-                                                high_low_stimuli, high_low_tuning, layer_tunings, orientation_coverage,
-                                                polarity_index, reflect_across_boundary, summarise_tuning, weight_at)
+from course.chapters.high_low_frequency import (FactorAnalysis, HighLowTuning, analyse_factors, angle_error,
+                                                boundary_probe, downstream_use, downstream_weights, frequency_index,
+                                                high_low_candidates, high_low_stimuli, high_low_tuning, layer_tunings,
+                                                mixed_window_share, orientation_coverage, polarity_index,
+                                                reflect_across_boundary, side_texture_ratio, silent_units,
+                                                summarise_tuning, weight_at)
 from course.models.constructed_high_low import ConstructedHighLow
 
 SIZE = 33  # odd, so the centre unit sits on the stimuli's boundary
@@ -134,3 +136,38 @@ def test_tuning_summary_needs_ratio_one_first_and_scores_a_perfect_detector_near
     responses[2, 1] = 1.0  # only at 90°, only with a frequency step
     t = summarise_tuning("x:0", (orientations, torch.tensor([1.0, 4.0])), responses)
     assert isinstance(t, HighLowTuning) and t.score == pytest.approx(1.0) and t.preferred_deg == pytest.approx(90.0)
+
+
+def test_factors_are_named_hf_and_lf_only_for_indices_of_opposite_signs(analysis):
+    assert analysis.high_and_low and analysis.names() == ("HF factor", "LF factor")
+    both_fine = FactorAnalysis(analysis.factors, analysis.frequencies, analysis.frequency_responses,
+                               torch.tensor([0.85, 0.83], dtype=torch.float64), 0, 1, analysis.mirror)
+    assert not both_fine.high_and_low
+    assert all("HF" not in name and "LF" not in name for name in both_fine.names())
+    assert "+0.85" in both_fine.names()[0] and "+0.83" in both_fine.names()[1]
+
+
+def test_silent_units_are_those_zero_for_every_stimulus(tunings, model):
+    silent = silent_units(tunings)
+    assert all(float(t.responses.max()) == 0 for t in tunings if t.unit in silent)
+    assert not set(silent) & set(model.planted.family)
+
+
+def test_the_probe_tells_a_frequency_step_from_a_plain_edge_on_a_planted_unit(model, family):
+    probe = boundary_probe(model, family[0].unit, family[0].preferred_deg, SIZE)
+    assert probe.frequency_step > 0
+    assert probe.step_over_uniform > 2  # a planted unit fires for the step, not for uniform texture
+    assert probe.edge_over_step < 0.5  # its HF and LF channels see no texture in a plain edge
+
+
+def test_side_texture_ratio_finds_the_fine_side_of_a_high_low_stimulus():
+    images, _ = high_low_stimuli([0.0], (8,), (0.0,), size=31)
+    assert side_texture_ratio(images, 0.0, radius=10).item() > 3  # fine side to the right
+    assert side_texture_ratio(images, 180.0, radius=10).item() < 1 / 3
+
+
+def test_mixed_window_share_counts_windows_that_hold_both_values():
+    mask = torch.zeros(1, 4, 4)
+    mask[:, :, 2:] = 1  # left half 0, right half 1
+    # 2×2 windows at 3×3 positions; those at column 1 straddle the line: 3 of 9
+    assert mixed_window_share(mask, 2) == pytest.approx(3 / 9)
