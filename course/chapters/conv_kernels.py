@@ -233,7 +233,7 @@ def measure(shapes, backends, reps: int, threads: int | None = None) -> tuple[li
     """kernels.bench rows (float32, CPU) for every shape and backend, and the machine they ran on."""
     with cpu_threads(threads):
         rows = [row for shape in shapes for row in bench.benchmark_shape(shape, backends, reps, torch.float32, "cpu")]
-        return rows, bench.machine_description("cpu")
+        return rows, bench.machine_description("cpu").replace(" 1 threads,", " 1 thread,")
 
 
 def agreement_with_torch(backend: str, shape) -> float:

@@ -1,7 +1,7 @@
 """Lesson 06 runs with --fast and demonstrates what it claims (checked numbers, not just "it ran")."""
 import pytest
 
-FIGURES = ("index_map", "tiles_and_memory", "verification", "benchmark")
+FIGURES = ("index_map", "tiles_and_memory", "verification")  # the benchmark chart only in the full run
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +36,18 @@ def test_poison_exposes_the_missing_tile(run):
     assert summary["bug_unwritten_with_poison"] == 16 * 3  # one 16-pixel tile of all 3 channels
 
 
-def test_benchmark_is_reported_and_gpu_absence_said(run):
+def test_fast_run_does_not_time_and_says_so(run):
     summary, _ = run
-    assert summary["backends_timed"] >= 1 and summary["benchmark_rows"]
-    assert {row["backend"] for row in summary["benchmark_rows"]} >= {"torch"}
+    assert summary["benchmark_timed"] == 0 and "benchmark_rows" not in summary and "backends_timed" not in summary
     assert summary["gpu_numbers"].startswith("none measured") or "GPU present" in summary["gpu_numbers"]
-    if "cpp_agrees_with_torch" in summary:
+    if "cpp_agrees_with_torch" in summary:  # checked whenever the extension is built, timing or not
         assert summary["cpp_agrees_with_torch"] <= 1e-5
+
+
+def test_no_source_claims_and_every_check_is_a_tool_check(run):
+    summary, _ = run
+    assert summary["claims"] == []
+    assert summary["checks"] and all(check["kind"] == "tool" for check in summary["checks"].values())
 
 
 def test_the_lesson_draws_its_figures(run):
