@@ -138,7 +138,7 @@ def prepare_output_folder(out: Path, origin: str = "--out") -> Path:
     except OSError as error:
         reason = error.strerror or str(error)
         if origin == "default":
-            raise OutputFolderError(f"cannot write the figures folder {out}/ ({reason}): run from a folder you "
+            raise OutputFolderError(f"cannot write the folder {out}/ ({reason}): run from a folder you "
                                     f"can write to, or choose one with --out DIR") from None
         raise OutputFolderError(f"cannot write to {origin} {out} ({reason})") from None
     return out
@@ -208,7 +208,7 @@ class Lesson:
             if as_script:
                 raise SystemExit(f"error: {error}") from None
             raise
-        source = run.source if run is not None and run.source is not None else _source_file(caller)
+        source = run.source if run is not None and run.source is not None else _source_file(caller, name)
         if show:
             ok, why = has_display()
             if not ok:
@@ -229,7 +229,7 @@ class Lesson:
 
     # -- figures --
 
-    def show(self, fig, name: str, caption: str | None = None) -> Path:
+    def show(self, fig, name: str, caption: str | None = None) -> None:
         """Show a figure: saved as out/<name>.png (always, at the course's fixed dpi); in a Jupyter
         kernel also displayed inline under the cell; with --show in a window; then closed.
 
@@ -255,7 +255,7 @@ class Lesson:
             self.viewer(self, path, name, section, caption)
         elif self.show_windows:
             _open_window(path, f"{self.name} · {section or self.title}")
-        return path
+        # Returns nothing, so that a cell ending with it shows no Out[] in a notebook.
 
     save = show  # the name before the cell format
 
@@ -266,7 +266,7 @@ class Lesson:
         self.summary[key] = _to_json(value)
 
     def report(self, key: str, value, meaning: str, *, bound: float | None = None, at_least: float | None = None,
-               kind: str = "claim"):
+               kind: str = "claim") -> None:
         """Print a number with one line of meaning and record it; with a bound it is a check.
 
         `bound`: the value must be at most this (an error); `at_least`: at least this (an accuracy).
@@ -285,8 +285,7 @@ class Lesson:
                                 "section": section}
             line += f"  [{'ok' if ok else 'FAILED'}: {limit}{', tool' if kind == 'tool' else ''}]"
         self._section(section)["numbers"].append({"key": key, "text": line.strip()})
-        print(line)
-        return value
+        print(line)  # returns nothing: no Out[] under the cell in a notebook; the value is lesson.summary[key]
 
     def claim(self, id: str, *, source: str, claim: str, status: str, evidence, note: str = "") -> None:
         """Record one claim of a source text and whether this lesson's numbers reproduce it.
@@ -338,20 +337,28 @@ class Lesson:
     # -- where in the lesson file a call comes from --
 
     def _where(self) -> tuple[str, str]:
-        """(section heading, prose above the cell) of the lesson-file line that called us."""
+        """(section heading, prose above the cell) of the lesson cell that called us.
+
+        Run as a file, the caller's line number says which cell it is; in a notebook kernel,
+        the cell's text is found among the lesson file's cells (an edited cell matches none).
+        """
         if self.source is None:
             return "", ""
         from course.runtime.cells import cell_at, lesson_cells, prose_before
 
         source = os.path.abspath(self.source)
-        frame = sys._getframe(1)
-        while frame is not None and os.path.abspath(frame.f_code.co_filename) != source:
-            frame = frame.f_back
-        if frame is None:
-            return "", ""
         cells = lesson_cells(source)
-        cell = cell_at(cells, frame.f_lineno)
-        if cell is None:
+        frame = sys._getframe(1)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if os.path.abspath(filename) == source:
+                cell = cell_at(cells, frame.f_lineno)
+                break
+            cell = _notebook_cell(cells, filename)
+            if cell is not None:
+                break
+            frame = frame.f_back
+        if frame is None or cell is None:
             return "", ""
         return cell.section, prose_before(cells, cell) if cell.kind == "code" else ""
 
@@ -370,6 +377,17 @@ def _open_window(path: Path, title: str) -> None:
     fig.figimage(plt.imread(path))
     plt.show(block=False)
     plt.pause(0.5)
+
+
+def _notebook_cell(cells, filename: str):
+    """The lesson cell whose text is the notebook cell compiled as `filename` (IPython keeps
+    each executed cell's text in linecache), or None."""
+    if os.path.isfile(filename):
+        return None
+    import linecache
+
+    text = "".join(linecache.getlines(filename)).strip()
+    return next((cell for cell in cells if cell.kind == "code" and text and cell.text.strip() == text), None)
 
 
 def check_tally(checks: dict) -> str:
@@ -403,9 +421,15 @@ def _title_of(name: str) -> str:
     return name
 
 
-def _source_file(caller_globals: dict) -> Path | None:
+def _source_file(caller_globals: dict, name: str) -> Path | None:
+    """The lesson file: the caller's __file__ when run as a file, else (a notebook) lessons/<name>.py."""
     file = caller_globals.get("__file__")
-    return Path(file) if file and str(file).endswith(".py") and Path(file).is_file() else None
+    if file and str(file).endswith(".py") and Path(file).is_file():
+        return Path(file)
+    from course.runtime.syllabus import LESSONS_DIR
+
+    path = LESSONS_DIR / f"{name}.py"
+    return path if path.is_file() else None
 
 
 def _limit_text(bound, at_least) -> str:
