@@ -1,4 +1,4 @@
-"""`python -m course`: list | run | grade | release | doctor | train.
+"""`python -m course`: list | run | notebook | present | gallery | grade | release | doctor | train.
 
 Every mistake in the command line (an unknown lesson or exercise, a missing submission
 folder, an unwritable --out) prints one line saying what is wrong and what is valid,
@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output folder (default figures/<lesson>/)")
     run.add_argument("--show", action="store_true", help="open figure windows (lecture mode)")
     run.add_argument("--seed", type=int, default=0)
+    notebook = commands.add_parser("notebook", help="write a lesson (or 'all') as a Jupyter notebook (.ipynb)")
+    notebook.add_argument("lesson")
+    notebook.add_argument("--out", type=Path, default=Path("notebooks"), help="folder for the .ipynb (default notebooks/)")
     grade = commands.add_parser("grade", help="grade exercises; exit 0 all passed, 1 some failed, 2 grader error")
     grade.add_argument("exercises", nargs="*", help="e.g. ex04 (default: all)")
     grade.add_argument("--submission", type=Path,
@@ -112,6 +115,20 @@ def command_run(args) -> int:
     if failed:
         print("checks that did not hold:\n  " + "\n  ".join(failed), file=sys.stderr)
         return 1
+    return 0
+
+
+def command_notebook(args) -> int:
+    from course.runtime.lesson import OutputFolderError, prepare_output_folder
+    from course.runtime.notebook import NotebookToolsMissing, write_notebook
+
+    entries = resolve_lessons(args.lesson)
+    try:
+        prepare_output_folder(args.out)
+        for entry in entries:
+            print(f"wrote {write_notebook(entry.path, args.out)}")
+    except (OutputFolderError, NotebookToolsMissing) as error:
+        raise UsageError(str(error)) from None
     return 0
 
 
@@ -196,7 +213,7 @@ def command_train(args) -> int:
         raise UsageError(str(error)) from None
 
 
-COMMANDS = {"list": command_list, "run": command_run, "grade": command_grade,
+COMMANDS = {"list": command_list, "run": command_run, "notebook": command_notebook, "grade": command_grade,
             "release": command_release, "doctor": command_doctor, "train": command_train}
 
 
