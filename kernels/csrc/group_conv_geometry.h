@@ -24,25 +24,30 @@ struct GroupConvGeometry {
     GroupIndexTables tables = P4M_TABLES;  // travels with the sizes (by value, into CUDA kernels too)
 };
 
+// Index arithmetic in 32 bits (row, c, t and k are far below 2^31; on a GPU a 64-bit division is a slow
+// subroutine call, see cuda/tiled_product.cuh), the offset into w in 64.
+
 // g⁻¹h: the element of w's group axis that E[o*G + g, i*G + h, .] reads (group convolution).
-CONV_CIRCUITS_HOST_DEVICE inline int64_t filter_channel(const GroupIndexTables& tables, int64_t g, int64_t h) {
+CONV_CIRCUITS_HOST_DEVICE inline int32_t filter_channel(const GroupIndexTables& tables, int32_t g, int32_t h) {
     return tables.product[tables.inverse[g]][h];
 }
 
 // tap(g, t): the pixel of w that shows at pixel t = a*k + b of g·w, by g's pixel matrix on centred,
 // doubled coordinates (A, B) = (2a - (k-1), 2b - (k-1)).
-CONV_CIRCUITS_HOST_DEVICE inline int64_t filter_tap(const GroupIndexTables& tables, int64_t g, int64_t t, int64_t k) {
-    const int64_t A = 2 * (t / k) - (k - 1), B = 2 * (t % k) - (k - 1);
+CONV_CIRCUITS_HOST_DEVICE inline int32_t filter_tap(const GroupIndexTables& tables, int32_t g, int32_t t, int32_t k) {
+    const int32_t A = 2 * (t / k) - (k - 1), B = 2 * (t % k) - (k - 1);
     const int8_t(&m)[2][2] = tables.pixel[g];
-    const int64_t a = (m[0][0] * A + m[0][1] * B + (k - 1)) / 2, b = (m[1][0] * A + m[1][1] * B + (k - 1)) / 2;
+    const int32_t a = (m[0][0] * A + m[0][1] * B + (k - 1)) / 2, b = (m[1][0] * A + m[1][1] * B + (k - 1)) / 2;
     return a * k + b;
 }
 
 // Offset in w of the expanded entry E[row, c, t], row = o*G + g (the CUDA kernels use it per entry).
-CONV_CIRCUITS_HOST_DEVICE inline int64_t expanded_offset(const GroupConvGeometry& gg, int64_t row, int64_t c, int64_t t) {
-    const int64_t o = row / gg.order, g = row % gg.order, h = c % gg.group_in;
-    const int64_t channel = gg.group_in == 1 ? 0 : filter_channel(gg.tables, g, h);
-    return (o * gg.conv.C + (c - h) + channel) * gg.k * gg.k + filter_tap(gg.tables, g, t, gg.k);
+CONV_CIRCUITS_HOST_DEVICE inline int64_t expanded_offset(const GroupConvGeometry& gg, int64_t row64, int64_t c64, int64_t t64) {
+    const int32_t row = int32_t(row64), c = int32_t(c64), t = int32_t(t64), order = int32_t(gg.order);
+    const int32_t group_in = int32_t(gg.group_in), k = int32_t(gg.k);
+    const int32_t o = row / order, g = row % order, h = c % group_in;
+    const int32_t channel = group_in == 1 ? 0 : filter_channel(gg.tables, g, h);
+    return (int64_t(o) * gg.conv.C + (c - h) + channel) * k * k + filter_tap(gg.tables, g, t, k);
 }
 
 }  // namespace conv_circuits

@@ -1,4 +1,4 @@
-// group_conv_tile.h: the register tiles of the fused group-convolution kernels (group_conv_packed.cpp).
+// group_conv_tile.h: the register tiles of the fast group-convolution passes (group_conv_{forward,input_grad,weight_grad}.cpp).
 //
 // All three are micro_tile (micro_tile.h: the same MR x NV vectors of accumulators, the same loop over
 // the reduction) with operands read where they lie instead of from two packed panels:
@@ -103,7 +103,7 @@ static inline void strided_tile(int64_t kc, const T* a, int64_t a_step, int64_t 
     tile_kernel<T>(kc, rows, b, StridedRows{b_step}, c, ldc, row_init, accumulate, m_valid, n_valid);
 }
 
-// The flat path's tile (group_conv_packed.cpp): A packed (a[i*MR + m]), B's columns NV segments of L
+// The flat path's tile (group_conv_flat.h): A packed (a[i*MR + m]), B's columns NV segments of L
 // values, segment v of row i at segment[v] + offset[i]. c is a full MR x NR tile (ld NR).
 template <typename T, int MR, int NV>
 static inline void segment_tile(int64_t kc, const T* __restrict a, const T* const* segment,

@@ -1,4 +1,4 @@
-// pixel_runs.h: im2col by runs of output pixels, shared by conv2d_packed.cpp and group_conv_packed.cpp.
+// pixel_runs.h: im2col by runs of output pixels, shared by conv2d_packed.cpp and group_conv_input_grad.cpp.
 //
 // The packed CPU kernels take the output pixels of an image in ranges (pq = p*Q + q). A range is cut
 // into runs along output rows; along a run the input column advances by the stride, so one row

@@ -19,37 +19,39 @@ namespace conv_circuits_cuda {
 
 template <typename T>
 struct InputGradProblem {
-    Conv2dGeometry g;
+    Sizes32 g;
     const T* dy;
     const T* w;
     T* dx;
 
-    __device__ int64_t rows() const { return g.N * g.H * g.W; }
-    __device__ int64_t columns() const { return g.Cg(); }
-    __device__ int64_t reduction() const { return g.Kg() * g.R * g.S; }
+    __host__ __device__ int64_t rows() const { return int64_t(g.N) * g.H * g.W; }
+    __host__ __device__ int64_t columns() const { return g.Cg(); }
+    __host__ __device__ int64_t reduction() const { return int64_t(g.Kg()) * g.R * g.S; }
 
-    __device__ float a(int group, int64_t m, int64_t t) const {
-        const int64_t w_ = m % g.W, h = (m / g.W) % g.H, n = m / (g.H * g.W);
-        const int64_t s = t % g.S, r = (t / g.S) % g.R, k = t / (g.R * g.S);
-        const int64_t p_times_sh = h + g.ph - r * g.dh, q_times_sw = w_ + g.pw - s * g.dw;
+    __device__ float a(int group, int64_t m64, int64_t t64) const {
+        const int32_t m = int32_t(m64), t = int32_t(t64);
+        const int32_t w_ = m % g.W, h = (m / g.W) % g.H, n = m / (g.H * g.W);
+        const int32_t s = t % g.S, r = (t / g.S) % g.R, k = t / (g.R * g.S);
+        const int32_t p_times_sh = h + g.ph - r * g.dh, q_times_sw = w_ + g.pw - s * g.dw;
         if (p_times_sh < 0 || q_times_sw < 0 || p_times_sh % g.sh != 0 || q_times_sw % g.sw != 0) return 0.f;
-        const int64_t p = p_times_sh / g.sh, q = q_times_sw / g.sw;
+        const int32_t p = p_times_sh / g.sh, q = q_times_sw / g.sw;
         const bool reaches_output = p < g.P && q < g.Q;
-        return reaches_output ? to_float(dy[((n * g.K + group * g.Kg() + k) * g.P + p) * g.Q + q]) : 0.f;
+        return reaches_output ? to_float(dy[((int64_t(n) * g.K + group * g.Kg() + k) * g.P + p) * g.Q + q]) : 0.f;
     }
-    __device__ float b(int group, int64_t t, int64_t j) const {
-        const int64_t s = t % g.S, r = (t / g.S) % g.R, k = t / (g.R * g.S);
-        return to_float(w[(((group * g.Kg() + k) * g.Cg() + j) * g.R + r) * g.S + s]);
+    __device__ float b(int group, int64_t t64, int64_t j) const {
+        const int32_t t = int32_t(t64), s = t % g.S, r = (t / g.S) % g.R, k = t / (g.R * g.S);
+        return to_float(w[(((int64_t(group) * g.Kg() + k) * g.Cg() + j) * g.R + r) * g.S + s]);
     }
-    __device__ void store(int group, int64_t m, int64_t j, float value) const {
-        const int64_t w_ = m % g.W, h = (m / g.W) % g.H, n = m / (g.H * g.W);
-        dx[((n * g.C + group * g.Cg() + j) * g.H + h) * g.W + w_] = from_float<T>(value);
+    __device__ void store(int group, int64_t m64, int64_t j, float value) const {
+        const int32_t m = int32_t(m64), w_ = m % g.W, h = (m / g.W) % g.H, n = m / (g.H * g.W);
+        dx[((int64_t(n) * g.C + group * g.Cg() + j) * g.H + h) * g.W + w_] = from_float<T>(value);
     }
 };
 
 template <typename T>
 static int input_grad(const Conv2dGeometry* g, const void* dy, const void* w, void* dx, void* stream) {
-    const InputGradProblem<T> problem{*g, static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx)};
+    const InputGradProblem<T> problem{Sizes32(*g), static_cast<const T*>(dy), static_cast<const T*>(w),
+                                      static_cast<T*>(dx)};
     return int(launch_tiled_product(problem, g->groups, static_cast<cudaStream_t>(stream)));
 }
 

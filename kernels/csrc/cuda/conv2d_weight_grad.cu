@@ -18,28 +18,29 @@ namespace conv_circuits_cuda {
 
 template <typename T>
 struct WeightGradProblem {
-    Conv2dGeometry g;
+    Sizes32 g;
     const T* dy;
     const T* x;
     T* dw;
 
-    __device__ int64_t rows() const { return g.Kg(); }
-    __device__ int64_t columns() const { return g.CRS(); }
-    __device__ int64_t reduction() const { return g.N * g.P * g.Q; }
+    __host__ __device__ int64_t rows() const { return g.Kg(); }
+    __host__ __device__ int64_t columns() const { return g.CRS(); }
+    __host__ __device__ int64_t reduction() const { return int64_t(g.N) * g.P * g.Q; }
 
-    __device__ float a(int group, int64_t m, int64_t t) const {
-        const int64_t pq = t % (g.P * g.Q), n = t / (g.P * g.Q);
-        return to_float(dy[(n * g.K + group * g.Kg() + m) * g.P * g.Q + pq]);
+    __device__ float a(int group, int64_t m, int64_t t64) const {
+        const int32_t t = int32_t(t64), pq = t % (g.P * g.Q), n = t / (g.P * g.Q);
+        return to_float(dy[(int64_t(n) * g.K + group * g.Kg() + m) * g.P * g.Q + pq]);
     }
-    __device__ float b(int group, int64_t t, int64_t j) const {
-        const int64_t q = t % g.Q, p = (t / g.Q) % g.P, n = t / (g.P * g.Q);
-        const int64_t s = j % g.S, r = (j / g.S) % g.R, c = j / (g.R * g.S);
-        const int64_t h = p * g.sh - g.ph + r * g.dh, w_ = q * g.sw - g.pw + s * g.dw;
+    __device__ float b(int group, int64_t t64, int64_t j64) const {
+        const int32_t t = int32_t(t64), j = int32_t(j64);
+        const int32_t q = t % g.Q, p = (t / g.Q) % g.P, n = t / (g.P * g.Q);
+        const int32_t s = j % g.S, r = (j / g.S) % g.R, c = j / (g.R * g.S);
+        const int32_t h = p * g.sh - g.ph + r * g.dh, w_ = q * g.sw - g.pw + s * g.dw;
         const bool inside_image = h >= 0 && h < g.H && w_ >= 0 && w_ < g.W;
-        return inside_image ? to_float(x[((n * g.C + group * g.Cg() + c) * g.H + h) * g.W + w_]) : 0.f;
+        return inside_image ? to_float(x[((int64_t(n) * g.C + group * g.Cg() + c) * g.H + h) * g.W + w_]) : 0.f;
     }
     __device__ void store(int group, int64_t m, int64_t j, float value) const {
-        dw[(group * g.Kg() + m) * g.CRS() + j] = from_float<T>(value);
+        dw[(int64_t(group) * g.Kg() + m) * g.CRS() + j] = from_float<T>(value);
     }
 };
 
@@ -66,7 +67,8 @@ __global__ void __launch_bounds__(BIAS_THREADS) bias_grad(Conv2dGeometry g, cons
 template <typename T>
 static int weight_grad(const Conv2dGeometry* g, const void* dy, const void* x, void* dw, void* db, void* stream) {
     const cudaStream_t s = static_cast<cudaStream_t>(stream);
-    const WeightGradProblem<T> problem{*g, static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<T*>(dw)};
+    const WeightGradProblem<T> problem{Sizes32(*g), static_cast<const T*>(dy), static_cast<const T*>(x),
+                                       static_cast<T*>(dw)};
     cudaError_t error = launch_tiled_product(problem, g->groups, s);
     if (error != cudaSuccess || db == nullptr || g->K == 0) return int(error);
     bias_grad<T><<<unsigned(g->K), BIAS_THREADS, 0, s>>>(*g, static_cast<const T*>(dy), static_cast<T*>(db));

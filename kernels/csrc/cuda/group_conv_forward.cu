@@ -18,39 +18,42 @@ using conv_circuits::GroupConvGeometry;
 
 template <typename T>
 struct GroupForwardProblem {
-    GroupConvGeometry gg;
+    GroupConvGeometry gg;  // for expanded_offset (and its tables)
+    Sizes32 g;             // gg.conv in 32 bits, for the index arithmetic (tiled_product.cuh)
+    int32_t kk;            // k*k, the pixels of one filter
     const T* x;
     const T* w;
     const T* bias;
     T* y;
 
-    __device__ int64_t rows() const { return gg.conv.N * gg.conv.P * gg.conv.Q; }
-    __device__ int64_t columns() const { return gg.conv.K; }
-    __device__ int64_t reduction() const { return gg.conv.C * gg.k * gg.k; }
+    __host__ __device__ int64_t rows() const { return int64_t(g.N) * g.P * g.Q; }
+    __host__ __device__ int64_t columns() const { return g.K; }
+    __host__ __device__ int64_t reduction() const { return int64_t(g.C) * kk; }
 
-    __device__ float a(int, int64_t m, int64_t t) const {
-        const Conv2dGeometry& g = gg.conv;
-        const int64_t q = m % g.Q, p = (m / g.Q) % g.P, n = m / (g.P * g.Q);
-        const int64_t tt = t % (gg.k * gg.k), c = t / (gg.k * gg.k);
-        const int64_t h = p * g.sh - g.ph + tt / gg.k, w_ = q * g.sw - g.pw + tt % gg.k;
+    __device__ float a(int, int64_t m64, int64_t t64) const {
+        const int32_t m = int32_t(m64), t = int32_t(t64), k = int32_t(gg.k);
+        const int32_t q = m % g.Q, p = (m / g.Q) % g.P, n = m / (g.P * g.Q);
+        const int32_t tt = t % kk, c = t / kk;
+        const int32_t h = p * g.sh - g.ph + tt / k, w_ = q * g.sw - g.pw + tt % k;
         const bool inside_image = h >= 0 && h < g.H && w_ >= 0 && w_ < g.W;
-        return inside_image ? to_float(x[((n * g.C + c) * g.H + h) * g.W + w_]) : 0.f;
+        return inside_image ? to_float(x[((int64_t(n) * g.C + c) * g.H + h) * g.W + w_]) : 0.f;
     }
-    __device__ float b(int, int64_t t, int64_t j) const {
-        const int64_t tt = t % (gg.k * gg.k), c = t / (gg.k * gg.k);
+    __device__ float b(int, int64_t t64, int64_t j) const {
+        const int32_t t = int32_t(t64), tt = t % kk, c = t / kk;
         return to_float(w[conv_circuits::expanded_offset(gg, j, c, tt)]);
     }
-    __device__ void store(int, int64_t m, int64_t j, float value) const {
-        const Conv2dGeometry& g = gg.conv;
-        const int64_t q = m % g.Q, p = (m / g.Q) % g.P, n = m / (g.P * g.Q);
-        if (bias) value += to_float(bias[j / gg.order]);  // shared over the group axis
-        y[((n * g.K + j) * g.P + p) * g.Q + q] = from_float<T>(value);
+    __device__ void store(int, int64_t m64, int64_t j64, float value) const {
+        const int32_t m = int32_t(m64), j = int32_t(j64);
+        const int32_t q = m % g.Q, p = (m / g.Q) % g.P, n = m / (g.P * g.Q);
+        if (bias) value += to_float(bias[j / int32_t(gg.order)]);  // shared over the group axis
+        y[((int64_t(n) * g.K + j) * g.P + p) * g.Q + q] = from_float<T>(value);
     }
 };
 
 template <typename T>
 static int forward(const GroupConvGeometry* gg, const void* x, const void* w, const void* b, void* y, void* stream) {
-    const GroupForwardProblem<T> problem{*gg, static_cast<const T*>(x), static_cast<const T*>(w),
+    const GroupForwardProblem<T> problem{*gg, Sizes32(gg->conv), int32_t(gg->k * gg->k), static_cast<const T*>(x),
+                                         static_cast<const T*>(w),
                                          static_cast<const T*>(b), static_cast<T*>(y)};
     return int(launch_tiled_product(problem, 1, static_cast<cudaStream_t>(stream)));
 }

@@ -20,39 +20,41 @@ using conv_circuits::GroupConvGeometry;
 
 template <typename T>
 struct GroupInputGradProblem {
-    GroupConvGeometry gg;
+    GroupConvGeometry gg;  // for expanded_offset (and its tables)
+    Sizes32 g;             // gg.conv in 32 bits, for the index arithmetic (tiled_product.cuh)
+    int32_t kk;            // k*k, the pixels of one filter
     const T* dy;
     const T* w;
     T* dx;
 
-    __device__ int64_t rows() const { return gg.conv.N * gg.conv.H * gg.conv.W; }
-    __device__ int64_t columns() const { return gg.conv.C; }
-    __device__ int64_t reduction() const { return gg.conv.K * gg.k * gg.k; }
+    __host__ __device__ int64_t rows() const { return int64_t(g.N) * g.H * g.W; }
+    __host__ __device__ int64_t columns() const { return g.C; }
+    __host__ __device__ int64_t reduction() const { return int64_t(g.K) * kk; }
 
-    __device__ float a(int, int64_t m, int64_t t) const {
-        const Conv2dGeometry& g = gg.conv;
-        const int64_t w_ = m % g.W, h = (m / g.W) % g.H, n = m / (g.H * g.W);
-        const int64_t tt = t % (gg.k * gg.k), row = t / (gg.k * gg.k);
-        const int64_t p_times_sh = h + g.ph - tt / gg.k, q_times_sw = w_ + g.pw - tt % gg.k;
+    __device__ float a(int, int64_t m64, int64_t t64) const {
+        const int32_t m = int32_t(m64), t = int32_t(t64), k = int32_t(gg.k);
+        const int32_t w_ = m % g.W, h = (m / g.W) % g.H, n = m / (g.H * g.W);
+        const int32_t tt = t % kk, row = t / kk;
+        const int32_t p_times_sh = h + g.ph - tt / k, q_times_sw = w_ + g.pw - tt % k;
         if (p_times_sh < 0 || q_times_sw < 0 || p_times_sh % g.sh != 0 || q_times_sw % g.sw != 0) return 0.f;
-        const int64_t p = p_times_sh / g.sh, q = q_times_sw / g.sw;
+        const int32_t p = p_times_sh / g.sh, q = q_times_sw / g.sw;
         const bool reaches_output = p < g.P && q < g.Q;
-        return reaches_output ? to_float(dy[((n * g.K + row) * g.P + p) * g.Q + q]) : 0.f;
+        return reaches_output ? to_float(dy[((int64_t(n) * g.K + row) * g.P + p) * g.Q + q]) : 0.f;
     }
-    __device__ float b(int, int64_t t, int64_t j) const {
-        const int64_t tt = t % (gg.k * gg.k), row = t / (gg.k * gg.k);
+    __device__ float b(int, int64_t t64, int64_t j) const {
+        const int32_t t = int32_t(t64), tt = t % kk, row = t / kk;
         return to_float(w[conv_circuits::expanded_offset(gg, row, j, tt)]);
     }
-    __device__ void store(int, int64_t m, int64_t j, float value) const {
-        const Conv2dGeometry& g = gg.conv;
-        const int64_t w_ = m % g.W, h = (m / g.W) % g.H, n = m / (g.H * g.W);
-        dx[((n * g.C + j) * g.H + h) * g.W + w_] = from_float<T>(value);
+    __device__ void store(int, int64_t m64, int64_t j, float value) const {
+        const int32_t m = int32_t(m64), w_ = m % g.W, h = (m / g.W) % g.H, n = m / (g.H * g.W);
+        dx[((int64_t(n) * g.C + j) * g.H + h) * g.W + w_] = from_float<T>(value);
     }
 };
 
 template <typename T>
 static int input_grad(const GroupConvGeometry* gg, const void* dy, const void* w, void* dx, void* stream) {
-    const GroupInputGradProblem<T> problem{*gg, static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx)};
+    const GroupInputGradProblem<T> problem{*gg, Sizes32(gg->conv), int32_t(gg->k * gg->k), static_cast<const T*>(dy),
+                                           static_cast<const T*>(w), static_cast<T*>(dx)};
     return int(launch_tiled_product(problem, 1, static_cast<cudaStream_t>(stream)));
 }
 

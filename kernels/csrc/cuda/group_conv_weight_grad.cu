@@ -20,30 +20,31 @@ using conv_circuits::GroupConvGeometry;
 
 template <typename T>
 struct GroupWeightGradProblem {
-    GroupConvGeometry gg;
+    GroupConvGeometry gg;  // for expanded_offset (and its tables)
+    Sizes32 g;             // gg.conv in 32 bits, for the index arithmetic (tiled_product.cuh)
+    int32_t kk;            // k*k, the pixels of one filter
     const T* dy;
     const T* x;
     float* dw;
 
-    __device__ int64_t rows() const { return gg.conv.K; }
-    __device__ int64_t columns() const { return gg.conv.C * gg.k * gg.k; }
-    __device__ int64_t reduction() const { return gg.conv.N * gg.conv.P * gg.conv.Q; }
+    __host__ __device__ int64_t rows() const { return g.K; }
+    __host__ __device__ int64_t columns() const { return int64_t(g.C) * kk; }
+    __host__ __device__ int64_t reduction() const { return int64_t(g.N) * g.P * g.Q; }
 
-    __device__ float a(int, int64_t m, int64_t t) const {
-        const Conv2dGeometry& g = gg.conv;
-        const int64_t pq = t % (g.P * g.Q), n = t / (g.P * g.Q);
-        return to_float(dy[(n * g.K + m) * g.P * g.Q + pq]);
+    __device__ float a(int, int64_t m, int64_t t64) const {
+        const int32_t t = int32_t(t64), pq = t % (g.P * g.Q), n = t / (g.P * g.Q);
+        return to_float(dy[(int64_t(n) * g.K + m) * g.P * g.Q + pq]);
     }
-    __device__ float b(int, int64_t t, int64_t j) const {
-        const Conv2dGeometry& g = gg.conv;
-        const int64_t q = t % g.Q, p = (t / g.Q) % g.P, n = t / (g.P * g.Q);
-        const int64_t tt = j % (gg.k * gg.k), c = j / (gg.k * gg.k);
-        const int64_t h = p * g.sh - g.ph + tt / gg.k, w_ = q * g.sw - g.pw + tt % gg.k;
+    __device__ float b(int, int64_t t64, int64_t j64) const {
+        const int32_t t = int32_t(t64), j = int32_t(j64), k = int32_t(gg.k);
+        const int32_t q = t % g.Q, p = (t / g.Q) % g.P, n = t / (g.P * g.Q);
+        const int32_t tt = j % kk, c = j / kk;
+        const int32_t h = p * g.sh - g.ph + tt / k, w_ = q * g.sw - g.pw + tt % k;
         const bool inside_image = h >= 0 && h < g.H && w_ >= 0 && w_ < g.W;
-        return inside_image ? to_float(x[((n * g.C + c) * g.H + h) * g.W + w_]) : 0.f;
+        return inside_image ? to_float(x[((int64_t(n) * g.C + c) * g.H + h) * g.W + w_]) : 0.f;
     }
-    __device__ void store(int, int64_t m, int64_t j, float value) const {
-        const int64_t tt = j % (gg.k * gg.k), c = j / (gg.k * gg.k);
+    __device__ void store(int, int64_t m, int64_t j64, float value) const {
+        const int32_t j = int32_t(j64), tt = j % kk, c = j / kk;
         atomicAdd(dw + conv_circuits::expanded_offset(gg, m, c, tt), value);
     }
 };
@@ -72,7 +73,8 @@ __global__ void __launch_bounds__(GROUP_BIAS_THREADS) group_bias_grad(GroupConvG
 template <typename T>
 static int weight_grad(const GroupConvGeometry* gg, const void* dy, const void* x, float* dw, void* db, void* stream) {
     const cudaStream_t s = static_cast<cudaStream_t>(stream);
-    const GroupWeightGradProblem<T> problem{*gg, static_cast<const T*>(dy), static_cast<const T*>(x), dw};
+    const GroupWeightGradProblem<T> problem{*gg, Sizes32(gg->conv), int32_t(gg->k * gg->k), static_cast<const T*>(dy),
+                                            static_cast<const T*>(x), dw};
     cudaError_t error = launch_tiled_product(problem, 1, s);
     const int64_t cout = gg->conv.K / gg->order;
     if (error != cudaSuccess || db == nullptr || cout == 0) return int(error);

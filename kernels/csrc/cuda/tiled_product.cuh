@@ -15,14 +15,36 @@
 // and every thread multiplies its 4 x 4 corner out of shared memory. Elements outside
 // (m < M, t < T, j < J) are loaded as zero (masks in_rows, in_reduction, in_columns).
 // Accumulation is in float for every storage type (float, half, bfloat16).
+//
+// Index arithmetic in 32 bits, addresses in 64. A Problem turns m, t, j into coordinates with
+// divisions: in 32 bits the hardware does one in a few instructions, while a 64-bit division is a
+// subroutine call, and the registers saved around that call spill to local memory inside the hot loop
+// (ptxas, sm_90; tests/kernels/test_cuda_compile.py checks that nothing spills). So the Problems read
+// the sizes as Sizes32, and launch_tiled_product refuses (cudaErrorInvalidValue) a product with 2^31 or
+// more rows, columns or reduction terms, so that every coordinate fits; addresses start from an
+// int64_t, so a tensor may still hold more than 2^31 elements.
 #pragma once
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 
+#include <cstdint>
+
 #include "../conv2d_geometry.h"
 
 namespace conv_circuits_cuda {
+
+// Conv2dGeometry's sizes as 32-bit ints (the names and meanings of conv2d_geometry.h).
+struct Sizes32 {
+    int32_t N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups;
+    explicit Sizes32(const Conv2dGeometry& g)
+        : N(int32_t(g.N)), C(int32_t(g.C)), H(int32_t(g.H)), W(int32_t(g.W)), K(int32_t(g.K)), R(int32_t(g.R)),
+          S(int32_t(g.S)), P(int32_t(g.P)), Q(int32_t(g.Q)), sh(int32_t(g.sh)), sw(int32_t(g.sw)), ph(int32_t(g.ph)),
+          pw(int32_t(g.pw)), dh(int32_t(g.dh)), dw(int32_t(g.dw)), groups(int32_t(g.groups)) {}
+    __host__ __device__ int32_t Cg() const { return C / groups; }
+    __host__ __device__ int32_t Kg() const { return K / groups; }
+    __host__ __device__ int32_t CRS() const { return Cg() * R * S; }
+};
 
 constexpr int BM = 64, BN = 64, BK = 16, THREADS_X = 16, THREADS_Y = 16;
 constexpr int TM = BM / THREADS_Y, TN = BN / THREADS_X;
@@ -92,8 +114,9 @@ __global__ void __launch_bounds__(THREADS) tiled_product(Problem problem) {
 
 template <class Problem>
 cudaError_t launch_tiled_product(const Problem& problem, int64_t groups, cudaStream_t stream) {
-    const int64_t M = problem.rows(), J = problem.columns();
+    const int64_t M = problem.rows(), J = problem.columns(), T = problem.reduction();
     if (M == 0 || J == 0) return cudaSuccess;
+    if (M > INT32_MAX || J > INT32_MAX || T > INT32_MAX) return cudaErrorInvalidValue;  // see "Index arithmetic"
     const dim3 grid(unsigned((M + BM - 1) / BM), unsigned((J + BN - 1) / BN), unsigned(groups));
     const dim3 block(THREADS_X, THREADS_Y);
     tiled_product<Problem><<<grid, block, 0, stream>>>(problem);
