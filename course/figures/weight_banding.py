@@ -39,8 +39,9 @@ def weight_pictures_figure(pictures: dict[str, torch.Tensor], scores: dict[str, 
     return fig
 
 
-def banding_scores_figure(panels: dict[str, dict[str, list[float]]]):
-    """Banding score per variant, one panel per layer group: a dot per seed, a bar at the mean, the range.
+def banding_scores_figure(panels: dict[str, dict[str, list[float]]], threshold: float | None = None):
+    """Banding score per variant, one panel per layer: a dot per seed, a bar at the mean, the range;
+    with `threshold`, dashed lines at ±threshold (past them a seed counts as banded).
 
     panels: {panel title: {variant: [score per seed]}}.
     """
@@ -55,11 +56,16 @@ def banding_scores_figure(panels: dict[str, dict[str, list[float]]]):
             ax.scatter(np.full(len(values), index) + np.linspace(-0.12, 0.12, len(values)), values, color=colour,
                        s=60, zorder=3)
         ax.axhline(0.0, color="black", ls=":", lw=1.5)
+        if threshold is not None:
+            for sign in (1, -1):
+                ax.axhline(sign * threshold, color=PALETTE["reference"], ls="--", lw=1.2,
+                           label=f"±{threshold:g}: banded past these" if sign == 1 else None)
+            ax.legend(loc="lower right")
         ax.set_xticks(range(len(scores)), [f"{v}\nmean {np.mean(s):+.2f}" for v, s in scores.items()])
         for label, variant in zip(ax.get_xticklabels(), scores):
             label.set_color(VARIANT_COLOURS.get(variant, "black"))
         ax.set_xlabel("variant (dots: seeds, bar: mean, whisker: range)")
         ax.set_title(title)
     axes[0, 0].set_ylabel("banding = horizontal − vertical fraction")
-    fig.suptitle("Weight banding per variant: > 0 horizontal bands, < 0 vertical bands, dotted: none")
+    fig.suptitle("Weight banding per variant and layer: > 0 horizontal bands, < 0 vertical bands")
     return fig
