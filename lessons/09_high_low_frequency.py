@@ -276,9 +276,9 @@ lesson.show(plot_spatial_factors(focus_analysis.factors.spatial, [t.preferred_de
 # ## FocusNet: who uses the candidates?
 # The head, FocusNet's only later unit, weighs the candidates more than the other conv3 units.
 # Whether it ignores polarity cannot be asked of this network: the polarity index compares
-# members 180° apart, and FocusNet's two candidates are not such a pair (they differ by about
-# 136°), so reading w(θ+180°) between them would compare two different boundaries, not two
-# polarities of one. The lesson therefore reports no polarity index for FocusNet.
+# members 180° apart, and FocusNet's two candidates are not such a pair (they are about 135°
+# apart, 45° short of opposite), so reading w(θ+180°) between them would compare two different
+# boundaries, not two polarities of one. The lesson therefore reports no polarity index for FocusNet.
 
 # %%
 focus_members = [int(t.unit.split(":")[1]) for t in focus_family]

@@ -253,7 +253,7 @@ lesson.claim("bands_keep_height", source=f"{ARTICLE}, §'Where weight banding oc
 # connected layers, CoordConv channels (pixel coordinates as extra inputs) in the last two conv
 # layers, learned spatial masks before the pooling, an attention layer instead of the pooling,
 # and splitting the last layer's output into groups with one fully connected layer each. None of
-# these is trained in this course; their recipes would be one-line changes of BandingNet's head.
+# these is trained in this course, so the ledger makes no claim about them.
 
 # %% [markdown]
 # ## References
