@@ -12,12 +12,23 @@ weight and bias). The backends:
 - "cpp":    `kernels.cpp_backend`, C++ CPU kernels, compiled on first use;
 - "cuda":   `kernels.cuda_backend`, CUDA kernels, on a machine with an NVIDIA GPU.
 
-The group convolutions have their own modules per backend (`GROUP_BACKEND_MODULES`): the reference
-`kernels.group_reference` expands the filter bank; `kernels.triton.group`, `kernels.cpp_group` and
-`kernels.cuda_group` are fused kernels that never build it. `kernels.group_backends()` reports them.
+The group convolutions have a second module per backend: the reference `kernels.group_reference`
+expands the filter bank; `kernels.triton.group`, `kernels.cpp_group` and `kernels.cuda_group` are
+fused kernels that never build it. `kernels.group_backends()` reports them.
 
-Backend modules are imported only when first asked for, so a missing compiler or GPU makes that
-backend unavailable (with the reason) and never breaks `import kernels`.
+One dispatcher: `REGISTRY` maps each backend name to the function that imports its two modules. A
+backend is resolved once, on first use, and cached (`_entries`), so a missing compiler or GPU makes
+that backend unavailable (with the reason) and never breaks `import kernels`, and no call after the
+first imports anything (which is what lets `torch.compile(fullgraph=True)` see through the API).
+Below the backends, the operators `torch.ops.conv_circuits.*` (C++ and CUDA) and
+`torch.ops.kernels_triton.*` dispatch by device, and `kernels/operators.py` gives every one of them
+its derivatives (first, second, forward mode, torch.func) and batching rule.
+
+What this module does for every backend, as `F.conv2d` does: checks the arguments (`kernels.arguments`),
+autocast (eligible tensors are cast to the autocast dtype; a backend without that dtype computes in
+float32 and returns the autocast dtype), a channels-last input or weight gives a channels-last output,
+and an empty batch or no input channel gives the bias (a sum of no terms; `F.conv2d` itself returns
+zero output channels there, pytorch/pytorch#56998).
 
 A backend module provides `available() -> (bool, reason)` and
 `conv2d(input, weight, bias, stride, padding, dilation, groups)` taking already checked arguments:
@@ -26,9 +37,9 @@ with a dtype in its `SUPPORTED_DTYPES` (both optional module attributes), maybe 
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -40,8 +51,8 @@ from kernels.arguments import (
     check_tensor,
 )
 
-__all__ = ["conv2d", "backends", "group_backends", "BACKEND_NAMES", "p4_lift", "p4_conv", "p4m_lift", "p4m_conv"]
-
+__all__ = ["conv2d", "backends", "group_backends", "backend_module", "BACKEND_NAMES", "p4_lift", "p4_conv",
+           "p4m_lift", "p4m_conv"]
 
 
 def _switch_on_triton_interpreter_without_gpu() -> None:
@@ -58,78 +69,179 @@ def _switch_on_triton_interpreter_without_gpu() -> None:
 
 _switch_on_triton_interpreter_without_gpu()
 
-BACKEND_MODULES = {
-    "torch": "kernels.reference",
-    "triton": "kernels.triton",
-    "cpp": "kernels.cpp_backend",
-    "cuda": "kernels.cuda_backend",
-}
-BACKEND_NAMES = tuple(BACKEND_MODULES)
 
-_loaded: dict[str, tuple[object | None, str]] = {}
+# --- the registry: backend name -> its (conv2d module, group module), imported on first use ----------
+
+def _torch_modules():
+    from kernels import group_reference, reference
+
+    return reference, group_reference
 
 
-def _load(name: str):
-    """(module, "") for a backend that imports, else (None, why it does not). Cached."""
-    if name not in _loaded:
-        module_name = BACKEND_MODULES[name]
-        try:
-            _loaded[name] = (importlib.import_module(module_name), "")
-        except ModuleNotFoundError as error:
-            if error.name == module_name:
-                _loaded[name] = (None, f"{module_name} is not part of this installation")
-            else:
-                _loaded[name] = (None, f"importing {module_name} failed: {error}")
-        except Exception as error:  # a broken backend must not break the others
-            _loaded[name] = (None, f"importing {module_name} failed: {type(error).__name__}: {error}")
-    return _loaded[name]
+def _triton_modules():
+    from kernels import triton
+    from kernels.triton import group
+
+    return triton, group
 
 
-def _availability(name: str) -> tuple[bool, str]:
-    module, reason = _load(name)
-    if module is None:
-        return False, reason
+def _cpp_modules():
+    from kernels import cpp_backend, cpp_group
+
+    return cpp_backend, cpp_group
+
+
+def _cuda_modules():
+    from kernels import cuda_backend, cuda_group
+
+    return cuda_backend, cuda_group
+
+
+REGISTRY = {"torch": _torch_modules, "triton": _triton_modules, "cpp": _cpp_modules, "cuda": _cuda_modules}
+BACKEND_NAMES = tuple(REGISTRY)
+# The group modules by name, for the test suites that read a module's DEVICE and SUPPORTED_DTYPES;
+# dispatch never uses it (see REGISTRY).
+GROUP_BACKEND_MODULES = {"torch": "kernels.group_reference", "triton": "kernels.triton.group",
+                         "cpp": "kernels.cpp_group", "cuda": "kernels.cuda_group"}
+
+
+class _Entry(NamedTuple):
+    """A resolved backend: its modules (None if they do not import) and (available, reason) for each."""
+
+    modules: tuple | None  # (conv2d module, group module)
+    status: tuple[bool, str]
+    group_status: tuple[bool, str]
+
+
+_entries: dict[str, _Entry] = {}
+
+
+def _module_status(module) -> tuple[bool, str]:
     try:
         ok, reason = module.available()
-    except Exception as error:
-        return False, f"checking {name} failed: {type(error).__name__}: {error}"
+    except Exception as error:  # a broken backend must not break the others
+        return False, f"checking {module.__name__} failed: {type(error).__name__}: {error}"
     return bool(ok), str(reason)
+
+
+def _entry(name: str) -> _Entry:
+    """The registry entry of `name`, resolved (imported, availability asked) once and cached."""
+    if name not in _entries:
+        try:
+            modules = REGISTRY[name]()
+        except Exception as error:  # a missing compiler or package must not break `import kernels`
+            why = f"importing the {name} backend failed: {type(error).__name__}: {error}"
+            _entries[name] = _Entry(None, (False, why), (False, why))
+        else:
+            _entries[name] = _Entry(modules, _module_status(modules[0]), _module_status(modules[1]))
+    return _entries[name]
+
+
+@torch.compiler.assume_constant_result  # resolved eagerly even when torch.compile traces the first call
+def _status(name: str, group: bool) -> tuple[bool, str]:
+    entry = _entry(name)
+    return entry.group_status if group else entry.status
 
 
 def backends() -> dict[str, tuple[bool, str]]:
     """For each backend name, (available, reason); the reason is "" when it is available."""
-    return {name: _availability(name) for name in BACKEND_NAMES}
+    return {name: _status(name, False) for name in BACKEND_NAMES}
 
 
-def _supports(name: str, input: torch.Tensor) -> bool:
-    module, _ = _load(name)
-    try:
-        check_backend_supports(name, module, input)
-    except (TypeError, ValueError):
-        return False
-    return True
+def group_backends(names=None) -> dict[str, tuple[bool, str]]:
+    """For each backend name (default: all), (available, reason) for the group convolutions.
+
+    Asking about "cpp" imports its module, which builds the C++ extension if it is not built yet.
+    """
+    return {name: _status(name, True) for name in (names or BACKEND_NAMES)}
 
 
-def _resolve_backend(backend, input: torch.Tensor):
-    """The backend module `backend` names, or the one "auto" picks; errors name the backend."""
+def backend_module(name: str, group: bool = False):
+    """The module computing conv2d (or, with group=True, the group convolutions) for `name`; None if unavailable."""
+    entry = _entry(name)
+    return entry.modules[int(group)] if entry.modules is not None else None
+
+
+def _supports(module, input: torch.Tensor) -> bool:
+    return getattr(module, "DEVICE", None) in (None, input.device.type) and input.dtype in getattr(
+        module, "SUPPORTED_DTYPES", (input.dtype,))
+
+
+def _resolve(backend, input: torch.Tensor, op: str | None = None):
+    """The module computing `op` (None: conv2d) for `backend`, on input's device; errors name the backend.
+
+    "auto" is the reference on a CPU (the fastest there: it never picks the slow Triton interpreter),
+    and on a GPU the first of cuda, triton that is available and takes the input's dtype.
+    """
+    group = op is not None
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a string, one of {('auto',) + BACKEND_NAMES}, got {backend!r}")
     if backend == "auto":
-        # On a CPU the reference is the fastest choice: auto never picks the slow Triton interpreter.
         backend = "torch"
         if input.device.type == "cuda":
             for name in ("cuda", "triton"):
-                if _availability(name)[0] and _supports(name, input):
+                if _status(name, group)[0] and _supports(_entries[name].modules[int(group)], input):
                     backend = name
                     break
-    if backend not in BACKEND_MODULES:
+    if backend not in REGISTRY:
         raise ValueError(f"backend must be 'auto' or one of {BACKEND_NAMES}, got {backend!r}")
-    ok, reason = _availability(backend)
+    ok, reason = _status(backend, group)
     if not ok:
-        raise ValueError(f"backend={backend!r} is not available here: {reason}")
-    module, _ = _load(backend)
-    check_backend_supports(backend, module, input)
-    return module
+        raise ValueError(f"backend={backend!r} is not available{' for ' + op if group else ''} here: {reason}")
+    module = _entries[backend].modules[int(group)]
+    device = getattr(module, "DEVICE", None)
+    if device is not None and input.device.type != device:
+        raise ValueError(f"backend={backend!r} runs on {device} tensors, but input is on {input.device}")
+    return backend, module
+
+
+# --- what every backend shares: autocast, empty reductions, memory format ---------------------------
+
+def _autocast(input, weight, bias):
+    """Cast as autocast casts F.conv2d: floating tensors other than float64 to the autocast dtype."""
+    device_type = input.device.type
+    if not torch.is_autocast_enabled(device_type):
+        return input, weight, bias
+    dtype = torch.get_autocast_dtype(device_type)
+
+    def cast(t):
+        eligible = isinstance(t, torch.Tensor) and t.is_floating_point() and t.dtype != torch.float64
+        return t.to(dtype) if eligible else t
+
+    return cast(input), cast(weight), cast(bias)
+
+
+def _in_backend_dtype(name, module, input, weight, bias):
+    """Under autocast, a backend without the autocast dtype computes in float32; else its dtypes are checked.
+
+    Returns the (maybe cast) tensors and the dtype the result must have.
+    """
+    dtype = input.dtype
+    supported = getattr(module, "SUPPORTED_DTYPES", None)
+    if supported is not None and dtype not in supported and torch.is_autocast_enabled(input.device.type) \
+            and torch.float32 in supported:
+        up = [t if t is None else t.float() for t in (input, weight, bias)]
+        return (*up, dtype)
+    check_backend_supports(name, module, input)
+    return input, weight, bias, dtype
+
+
+def _sum_of_no_terms(input, weight, bias, output_shape):
+    """The output when there is nothing to sum (an empty batch, or no input channel): the bias.
+
+    Written as arithmetic on input and weight (their sums are 0) so that both stay in the graph and
+    get their (empty or zero) gradients, as for any other convolution.
+    """
+    zero = input.sum() * weight.sum()
+    output = zero.expand(output_shape)
+    if bias is not None:
+        output = output + bias.view(1, -1, *([1] * (len(output_shape) - 2)))
+    return output.contiguous()
+
+
+def _suggests_channels_last(tensor) -> bool:
+    """As PyTorch's suggest_memory_format: strides of channels-last, and not (also) plainly contiguous."""
+    return tensor.dim() == 4 and not tensor.is_contiguous() and tensor.is_contiguous(memory_format=torch.channels_last)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, backend="auto"):
@@ -144,85 +256,48 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     unbatched = input.dim() == 3
     if unbatched:
         input = input.unsqueeze(0)
+    input, weight, bias = _autocast(input, weight, bias)
     args = check_conv2d_arguments(input, weight, bias, stride, padding, dilation, groups)
-    module = _resolve_backend(backend, input)
-    # F.conv2d keeps a channels-last input channels-last; so do we (same values, same memory format).
-    channels_last = not input.is_contiguous() and input.is_contiguous(memory_format=torch.channels_last)
+    name, module = _resolve(backend, input)
+    input, weight, bias, dtype = _in_backend_dtype(name, module, input, weight, bias)
+    # F.conv2d's output is channels-last when its input or its weight is: so is ours.
+    channels_last = _suggests_channels_last(input) or _suggests_channels_last(weight)
 
     if args.extra_padding is not None:  # 'same' with an even kernel extent: the odd zero goes bottom/right
         input = F.pad(input, args.extra_padding)
-    if input.shape[0] == 0:
-        # An empty batch: nothing to compute, and F.conv2d already gives the right empty, differentiable result.
-        output = F.conv2d(input, weight, bias, args.stride, args.padding, args.dilation, args.groups)
+    if input.shape[0] == 0 or input.shape[1] == 0:
+        output = _sum_of_no_terms(input, weight, bias, (input.shape[0], weight.shape[0], *args.output_size))
     else:
         output = module.conv2d(input, weight, bias, args.stride, args.padding, args.dilation, args.groups)
 
     if channels_last:
         output = output.contiguous(memory_format=torch.channels_last)
+    output = output.to(dtype)
     return output.squeeze(0) if unbatched else output
 
 
 # --- group convolutions (p4, p4m) ------------------------------------------------------------------
-# A backend computes them when it appears here with a module that defines available(), p4_lift, p4_conv,
-# p4m_lift, p4m_conv taking checked arguments (input, weight, bias, stride pair, symmetric padding pair).
-# The fused modules never build the expanded filter bank; the "torch" one does (it is the reference).
-GROUP_BACKEND_MODULES = {
-    "torch": "kernels.group_reference",
-    "triton": "kernels.triton.group",
-    "cpp": "kernels.cpp_group",
-    "cuda": "kernels.cuda_group",
-}
+# A backend's group module defines available(), p4_lift, p4_conv, p4m_lift, p4m_conv taking checked
+# arguments (input, weight, bias, stride pair, symmetric padding pair). The fused modules never build
+# the expanded filter bank; the "torch" one does (it is the reference).
 _GROUP_ORDERS = {"p4_lift": 4, "p4_conv": 4, "p4m_lift": 8, "p4m_conv": 8}
 
 
-def _group_availability(name: str) -> tuple[bool, str]:
-    module_name = GROUP_BACKEND_MODULES[name]
-    try:
-        ok, reason = importlib.import_module(module_name).available()
-    except Exception as error:  # a missing or broken fused backend must not break the others
-        ok, reason = False, f"importing {module_name} failed: {type(error).__name__}: {error}"
-    return bool(ok), str(reason)
-
-
-def group_backends(names=None) -> dict[str, tuple[bool, str]]:
-    """For each backend name (default: all), (available, reason) for the group convolutions.
-
-    Asking about "cpp" imports its module, which builds the C++ extension if it is not built yet.
-    """
-    return {name: _group_availability(name) for name in (names or GROUP_BACKEND_MODULES)}
-
-
-def _resolve_group_backend(op: str, backend, input: torch.Tensor):
-    """The module computing `op` for `backend` ("auto": the fused kernels on a GPU, else the reference)."""
-    if not isinstance(backend, str):
-        raise TypeError(f"backend must be a string, one of {('auto',) + BACKEND_NAMES}, got {backend!r}")
-    if backend == "auto":
-        backend = "torch"
-        if input.device.type == "cuda":
-            for name in ("cuda", "triton"):
-                if _group_availability(name)[0] and _supports(name, input):
-                    backend = name
-                    break
-    if backend not in GROUP_BACKEND_MODULES:
-        raise ValueError(f"backend must be 'auto' or one of {tuple(GROUP_BACKEND_MODULES)}, got {backend!r}")
-    ok, reason = _group_availability(backend)  # imports only the backend asked for (cpp builds on first use)
-    if not ok:
-        raise ValueError(f"backend={backend!r} is not available for {op} here: {reason}")
-    module = importlib.import_module(GROUP_BACKEND_MODULES[backend])
-    check_backend_supports(backend, module, input)
-    return module
-
-
 def _group_op(op: str, input, weight, bias, stride, padding, backend):
-    args = check_group_conv_arguments(
-        op, _GROUP_ORDERS[op], op.endswith("_lift"), input, weight, bias, stride, padding
-    )
-    module = _resolve_group_backend(op, backend, input)
+    order = _GROUP_ORDERS[op]
+    if isinstance(input, torch.Tensor):
+        input, weight, bias = _autocast(input, weight, bias)
+    args = check_group_conv_arguments(op, order, op.endswith("_lift"), input, weight, bias, stride, padding)
+    name, module = _resolve(backend, input, op)
+    input, weight, bias, dtype = _in_backend_dtype(name, module, input, weight, bias)
     if args.extra_padding is not None:  # padding='same' with an even kernel: the odd zero goes bottom/right
         input = F.pad(input, args.extra_padding)
-    if input.shape[0] == 0:  # an empty batch: the reference already gives the right empty, differentiable result
-        module = importlib.import_module(GROUP_BACKEND_MODULES["torch"])
-    return getattr(module, op)(input, weight, bias, args.stride, args.padding)
+    if input.shape[0] == 0 or input.shape[1] == 0:
+        output_shape = (input.shape[0], weight.shape[0], order, *args.output_size)
+        output = _sum_of_no_terms(input, weight, bias, output_shape)
+    else:
+        output = getattr(module, op)(input, weight, bias, args.stride, args.padding)
+    return output.to(dtype)
 
 
 def p4_lift(input, weight, bias=None, stride=1, padding=0, *, backend="auto"):

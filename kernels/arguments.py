@@ -103,8 +103,8 @@ def check_conv2d_arguments(input, weight, bias, stride, padding, dilation, group
 
     n, c, h, w = input.shape
     k, c_per_group, r, s = weight.shape
-    if k == 0 or c_per_group == 0 or r == 0 or s == 0:
-        raise ValueError(f"weight must have no zero-sized dimension, got shape {tuple(weight.shape)}")
+    if k == 0 or r == 0 or s == 0:  # no input channel (c_per_group == 0) is fine: every output is the bias
+        raise ValueError(f"weight must have output channels and a non-empty kernel, got shape {tuple(weight.shape)}")
     if h == 0 or w == 0:
         raise ValueError(f"input must have a non-empty image (H, W), got shape {tuple(input.shape)}")
     if c % groups != 0:
@@ -204,8 +204,8 @@ def check_group_conv_arguments(op: str, order: int, lifting: bool, input, weight
     cout, cin, k = weight.shape[0], weight.shape[1], weight.shape[-2]
     if weight.shape[-1] != k:
         raise ValueError(f"{op}: weight must have a square kernel (k, k), got shape {tuple(weight.shape)}")
-    if cout == 0 or cin == 0 or k == 0:
-        raise ValueError(f"{op}: weight must have no zero-sized dimension, got shape {tuple(weight.shape)}")
+    if cout == 0 or k == 0:  # no input channel (cin == 0) is fine: every output is the bias
+        raise ValueError(f"{op}: weight must have output channels and a non-empty kernel, got shape {tuple(weight.shape)}")
     if input.shape[-1] == 0 or input.shape[-2] == 0:
         raise ValueError(f"{op}: input must have a non-empty image (H, W), got shape {tuple(input.shape)}")
     if input.shape[1] != cin:

@@ -3,8 +3,9 @@
 Follows the backend protocol of ``kernels/__init__.py``: ``available()`` and
 ``conv2d(input, weight, bias, stride, padding, dilation, groups)`` with stride, padding and
 dilation as (height, width) pairs of ints (padding symmetric) and groups an int.
-Differentiable in input, weight and bias through the autograd formula registered on the
-operator ``torch.ops.conv_circuits.conv2d_forward`` (see ``kernels/extension.py``).
+Differentiable every way torch asks (second derivatives, forward mode, ``torch.func``) through
+``kernels/operators.py``, which also gives the operators ``torch.ops.conv_circuits.conv2d_*``
+their own autograd (registered when ``kernels/extension.py`` loads the library).
 
 ``algorithm="packed"`` (the default) is the fast path: packed input patches and a
 register-blocked inner product. ``algorithm="direct"`` runs the readable loops a lesson shows.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from kernels import extension
+from kernels.operators import convolve
 
 DEVICE = "cpu"
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
@@ -30,9 +32,5 @@ def conv2d(input, weight, bias, stride, padding, dilation, groups, *, algorithm:
     """``F.conv2d`` on the CPU with the C++ kernels; see the module docstring."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    ops = extension.load()
-    with extension.poison_outputs_if_asked():
-        return ops.conv2d_forward(
-            input.contiguous(), weight.contiguous(), None if bias is None else bias.contiguous(),
-            list(stride), list(padding), list(dilation), int(groups), algorithm == "direct",
-        )
+    geometry = (list(stride), list(padding), list(dilation), int(groups), algorithm == "direct")
+    return convolve(extension.conv2d_family(), geometry, input, weight, bias)

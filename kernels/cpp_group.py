@@ -5,9 +5,9 @@ Follows the group-backend protocol of ``kernels/__init__.py``: ``available()`` a
 arguments (stride and symmetric padding as (height, width) pairs of ints). Each is one call of the
 operator ``torch.ops.conv_circuits.group_conv_forward``, which never builds the expanded filter
 bank of ``kernels/group_reference.py``: the kernel reads every transformed filter tap from the
-weight through small per-element index tables. Differentiable in input, weight and bias through
-the autograd formula registered on that operator (``kernels/extension.py``); the weight gradient
-sums over the G tied copies inside the kernel.
+weight through small per-element index tables. Differentiable every way torch asks through
+``kernels/operators.py`` (the derivatives of each pass are passes of the same family); the weight
+gradient sums over the G tied copies inside the kernel.
 
 ``algorithm="packed"`` (the default) is the fast path (``cpu/group_conv_{forward,input_grad,weight_grad}.cpp``);
 ``algorithm="direct"`` runs the readable loops of ``cpu/group_conv_direct.cpp``, forward and backward.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from kernels import extension
+from kernels.operators import convolve
 
 DEVICE = "cpu"
 SUPPORTED_DTYPES = (torch.float32, torch.float64)
@@ -35,11 +36,8 @@ def group_conv(input, weight, bias, stride, padding, order: int, *, algorithm: s
     """Lifting (weight of rank 4) or group convolution (rank 5) for the group of `order` elements."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    ops = extension.load()
-    with extension.poison_outputs_if_asked():
-        return ops.group_conv_forward(input.contiguous(), weight.contiguous(),
-                                      None if bias is None else bias.contiguous(), int(order), list(stride),
-                                      list(padding), algorithm == "direct")
+    geometry = (int(order), list(stride), list(padding), algorithm == "direct")
+    return convolve(extension.group_family(), geometry, input, weight, bias)
 
 
 def p4_lift(input, weight, bias, stride, padding):

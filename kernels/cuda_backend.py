@@ -3,7 +3,7 @@
 Backend protocol as in ``kernels/__init__.py``. The kernels are compiled into the same
 extension as the C++ ones (``kernels/extension.py``) when torch has CUDA and nvcc is found;
 the operators ``torch.ops.conv_circuits.*`` then dispatch on the tensors' device, and the
-autograd formula registered for them serves both backends.
+derivatives of ``kernels/operators.py`` serve both backends.
 float32, float16 and bfloat16 (accumulation in float32).
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from kernels import extension
+from kernels.operators import convolve
 
 DEVICE = "cuda"
 SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -27,9 +28,5 @@ def available() -> tuple[bool, str]:
 
 def conv2d(input, weight, bias, stride, padding, dilation, groups):
     """``F.conv2d`` on a CUDA device with the CUDA kernels; see the module docstring."""
-    ops = extension.load()
-    with extension.poison_outputs_if_asked():
-        return ops.conv2d_forward(
-            input.contiguous(), weight.contiguous(), None if bias is None else bias.contiguous(),
-            list(stride), list(padding), list(dilation), int(groups), False,
-        )
+    geometry = (list(stride), list(padding), list(dilation), int(groups), False)
+    return convolve(extension.conv2d_family(), geometry, input, weight, bias)

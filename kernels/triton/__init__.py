@@ -2,8 +2,8 @@
 
 forward.py, input_grad.py and weight_grad.py each open with an index map, then hold the kernel and
 its launcher (which allocates the output and picks the grid); launch.py holds what the launchers
-share (block sizes, autotuning, precision); autograd.py ties them into a differentiable function;
-registration.py makes them a PyTorch custom operator on a GPU.
+share (block sizes, autotuning, precision); registration.py makes every pass, conv2d's and the group
+convolutions' (group.py), a PyTorch operator, and kernels/operators.py gives them their derivatives.
 
 Without a GPU the kernels run through the Triton interpreter, which executes each program in
 numpy: exact enough to check every index, but slow (use small shapes). The interpreter has to be
@@ -14,22 +14,13 @@ from __future__ import annotations
 
 import torch
 
-from kernels.triton.autograd import TritonConv2d
+from kernels.operators import convolve
 from kernels.triton.launch import INTERPRETING
+from kernels.triton.registration import CONV2D
 
 DEVICE = "cpu" if INTERPRETING else "cuda"
 SUPPORTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 POISONS_OUTPUTS = True  # outputs and gradients are allocated through kernels.poison.new_output
-
-_registered_op = None
-_registration_problem = ""
-if not INTERPRETING:
-    try:
-        from kernels.triton.registration import register
-
-        _registered_op = register()
-    except Exception as error:  # keep the backend usable through the plain autograd.Function
-        _registration_problem = f"{type(error).__name__}: {error}"
 
 
 def available() -> tuple[bool, str]:
@@ -45,10 +36,8 @@ def available() -> tuple[bool, str]:
 
 
 def conv2d(input, weight, bias, stride, padding, dilation, groups):
-    """conv2d with checked arguments (pairs of ints, symmetric padding); differentiable."""
-    if _registered_op is not None:
-        return _registered_op(input, weight, bias, list(stride), list(padding), list(dilation), groups)
-    return TritonConv2d.apply(input, weight, bias, tuple(stride), tuple(padding), tuple(dilation), groups)
+    """conv2d with checked arguments (pairs of ints, symmetric padding); differentiable every way."""
+    return convolve(CONV2D, (list(stride), list(padding), list(dilation), int(groups)), input, weight, bias)
 
 
 __all__ = ["available", "conv2d", "DEVICE", "SUPPORTED_DTYPES", "POISONS_OUTPUTS"]

@@ -10,7 +10,7 @@ gradient adds up the G tied copies inside the kernel.
   group_forward.py      y = x ⋆ expanded bank (kernel and launcher)
   group_input_grad.py   dL/dx (kernel and launcher)
   group_weight_grad.py  dL/dw, summed over the tied copies (dL/dbias: conv2d's bias kernel)
-  group_autograd.py     the differentiable function
+  registration.py       the six passes (conv2d's and these) as PyTorch operators
 
 Functions here take checked arguments (stride and padding as pairs of ints); call them through
 `kernels.p4_lift` and friends, which check. Runs where the conv2d Triton backend runs (a GPU, or a
@@ -19,7 +19,8 @@ CPU through the Triton interpreter, slowly), on the same device and dtypes.
 from __future__ import annotations
 
 import kernels.triton as _conv2d_backend
-from kernels.triton.group_autograd import TritonGroupConv
+from kernels.operators import convolve
+from kernels.triton.registration import GROUP
 
 DEVICE = _conv2d_backend.DEVICE
 SUPPORTED_DTYPES = _conv2d_backend.SUPPORTED_DTYPES
@@ -41,7 +42,9 @@ def _pair(value, name) -> tuple[int, int]:
 
 
 def _apply(input, weight, bias, stride, padding, order, lifting):
-    return TritonGroupConv.apply(input, weight, bias, _pair(stride, "stride"), _pair(padding, "padding"), order, lifting)
+    # The operators tell lifting from the weight's rank; `lifting` documents the call.
+    geometry = (order, list(_pair(stride, "stride")), list(_pair(padding, "padding")))
+    return convolve(GROUP, geometry, input, weight, bias)
 
 
 def p4_lift(input, weight, bias, stride, padding):

@@ -53,7 +53,8 @@ BAD_CALLS = {
     "dilated_kernel_larger_than_padded_input": (
         lambda: kernels.conv2d(x(h=6, w=6), wt(), padding=1, dilation=4), ValueError, "padded input"),
     "empty_image": (lambda: kernels.conv2d(x(h=0), wt()), ValueError, "input"),
-    "empty_weight": (lambda: kernels.conv2d(x(), wt(k=0)), ValueError, "weight"),
+    "no_output_channel": (lambda: kernels.conv2d(x(), wt(k=0)), ValueError, "weight"),
+    "empty_kernel": (lambda: kernels.conv2d(x(), wt(r=0)), ValueError, "weight"),
     "unknown_backend": (lambda: kernels.conv2d(x(), wt(), backend="numpy"), ValueError, "backend"),
     "backend_not_a_string": (lambda: kernels.conv2d(x(), wt(), backend=None), TypeError, "backend"),
 }
@@ -66,18 +67,48 @@ def test_bad_call_raises_error_naming_the_argument(case):
         call()
 
 
+def registry_entry(module):
+    """A resolved registry entry whose conv2d and group module is `module` (a test double)."""
+    return kernels._Entry((module, module), module.available(), module.available())
+
+
 def test_unavailable_backend_raises_with_its_reason(monkeypatch):
     broken = types.SimpleNamespace(available=lambda: (False, "no compiler found (test double)"))
-    monkeypatch.setitem(kernels._loaded, "cpp", (broken, ""))
+    monkeypatch.setitem(kernels._entries, "cpp", registry_entry(broken))
     with pytest.raises(ValueError, match=r"backend='cpp'.*no compiler found \(test double\)"):
         kernels.conv2d(x(), wt(), backend="cpp")
 
 
 def test_backend_refuses_dtype_it_does_not_support(monkeypatch):
     narrow = types.SimpleNamespace(available=lambda: (True, ""), SUPPORTED_DTYPES=(torch.float32,), DEVICE="cpu")
-    monkeypatch.setitem(kernels._loaded, "cpp", (narrow, ""))
+    monkeypatch.setitem(kernels._entries, "cpp", registry_entry(narrow))
     with pytest.raises(TypeError, match="backend='cpp'.*float64"):
         kernels.conv2d(x(dtype=torch.float64), wt(dtype=torch.float64), backend="cpp")
+
+
+def test_a_backend_that_fails_to_import_is_unavailable_with_the_reason(monkeypatch):
+    def broken_import():
+        raise ImportError("no module named 'fancy_compiler' (test double)")
+
+    monkeypatch.setitem(kernels.REGISTRY, "cpp", broken_import)
+    monkeypatch.setitem(kernels._entries, "cpp", None)  # so that monkeypatch restores the real entry (or none) after
+    del kernels._entries["cpp"]
+    ok, reason = kernels._entry("cpp").status
+    assert not ok and "fancy_compiler" in reason
+    with pytest.raises(ValueError, match="backend='cpp' is not available here: importing the cpp backend failed"):
+        kernels.conv2d(x(), wt(), backend="cpp")
+
+
+def test_a_backend_is_resolved_once(monkeypatch):
+    """The registry imports a backend and asks whether it runs here once; later calls only look it up."""
+    calls = []
+    double = types.SimpleNamespace(available=lambda: calls.append(1) or (True, ""), conv2d=lambda *a: F.conv2d(*a))
+    kernels._entry("torch")  # resolved for real, so that monkeypatch puts the real entry back afterwards
+    monkeypatch.setitem(kernels.REGISTRY, "torch", lambda: calls.append("import") or (double, double))
+    monkeypatch.delitem(kernels._entries, "torch")
+    for _ in range(3):
+        kernels.conv2d(x(), wt(), backend="torch")
+    assert calls == ["import", 1, 1]  # imported once; conv2d and group availability asked once each
 
 
 def test_backends_reports_every_name_with_a_reason_when_unavailable():
