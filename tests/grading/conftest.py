@@ -39,6 +39,7 @@ def batch(tmp_path_factory, released_copy):
                                                        "notes.txt": "not an exercise"})
     uploads["imports-solution"] = upload_of(root / "imports", {
         "ex04_convolution.py": "from course.exercises.ex04_convolution import *  # noqa: F403\n"})
+    uploads["empty"] = upload_of(root / "empty", {"README.txt": "I forgot to attach my file"})
     linked = root / "symlinked"
     linked.mkdir()
     (linked / "ex04_convolution.py").symlink_to(EXERCISES / "ex04_convolution.py")

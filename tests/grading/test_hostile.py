@@ -82,3 +82,14 @@ def test_the_grader_files_are_unchanged_and_nothing_is_left_running(hostile_grad
     assert not touched, touched
     assert not [p for p in changed if p.endswith("conftest.py") or p.endswith("sitecustomize.py")], changed
     assert not sandbox_processes()
+
+
+@pytest.mark.parametrize("label, reason", [
+    ("imports-solution", "No module named 'course.exercises'"),
+    ("symlinked-solution", "is a symbolic link: only regular files are graded"),
+    ("fifo", "is not a regular file: only regular files are graded"),
+])
+def test_uploads_reaching_for_the_solution_score_zero_with_the_reason(batch, label, reason):
+    run = batch[label]
+    assert run.tests and all(t.status == "failed" for t in run.tests)
+    assert all(reason in t.message for t in run.tests), run.tests[0].message
