@@ -272,9 +272,10 @@ def run_tests(tests: list[GradedTest], setup: RunSetup, limits: Limits, progress
     run, started = GradeRun(tests), time.monotonic()
     by_id = {t.nodeid: t for t in tests}
     deadline = started + limits.total_s
+    interrupted = None
     with tempfile.TemporaryFile() as log:
         while (pending := [t for t in tests if t.status == "not run"] or (not tests and files)) \
-                and time.monotonic() < deadline:
+                and time.monotonic() < deadline and not interrupted:
             args = [t.nodeid for t in pending] if tests else [str(f) for f in files]
             child = _Child(args, setup, log)
             current, progressed, child_gone = None, False, False
@@ -326,6 +327,8 @@ def run_tests(tests: list[GradedTest], setup: RunSetup, limits: Limits, progress
                             break
                     if now > deadline:
                         break
+            except GradingInterrupted as why:  # the platform's own limit: report what finished
+                interrupted = str(why)
             finally:
                 child.kill()
             if progress and current is not None and current.status in ("timeout", "crashed"):
@@ -335,12 +338,19 @@ def run_tests(tests: list[GradedTest], setup: RunSetup, limits: Limits, progress
                 run.child_log = log.read().decode(errors="replace")[-4000:]
                 raise GraderError("the test process exited before running any test:\n" + run.child_log)
     run.tests = tests
-    if not tests and files:
+    if not tests and files and not interrupted:
         run.error = f"the whole run exceeded its {limits.total_s:g} s limit before the graded tests were collected"
     unfinished = [t for t in tests if t.status == "not run"]
-    for test in unfinished:
-        test.message = f"did not finish: the whole run exceeded its {limits.total_s:g} s limit"
-    if unfinished:
+    if interrupted:
+        for test in unfinished:
+            test.message = f"did not run: grading was interrupted ({interrupted})"
+        if unfinished:
+            run.notes.append(f"Grading was interrupted ({interrupted}): {len(unfinished)} tests did not run and score 0.")
+        if not tests:
+            run.error = f"grading was interrupted ({interrupted}) before the graded tests were collected"
+    elif unfinished:
+        for test in unfinished:
+            test.message = f"did not finish: the whole run exceeded its {limits.total_s:g} s limit"
         run.notes.append(f"The whole run exceeded its {limits.total_s:g} s limit: {len(unfinished)} tests did not finish "
                          "and score 0.")
     run.seconds = time.monotonic() - started

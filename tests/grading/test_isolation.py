@@ -152,6 +152,26 @@ def test_off_root_grading_still_works_without_uid_or_namespaces(tmp_path, monkey
         sandbox._host = None
 
 
+@root_only
+def test_without_namespaces_a_worker_still_runs_as_its_own_uid(tmp_path, monkeypatch):
+    """A container that forbids namespaces (forced here): separate uid and limits, the same filesystem."""
+    upload = upload_of(tmp_path, {"ex04_convolution.py": WHO_AM_I.replace("@CHECKOUT@", str(CHECKOUT_ROOT))})
+    os.chmod(tmp_path, 0o755)
+    monkeypatch.setenv("COURSE_SUBMISSION", str(upload))
+    monkeypatch.setenv("COURSE_SANDBOX_TIER", "uid")
+    monkeypatch.setattr(sandbox, "_host", None)
+    proxy = sandbox.exercise("ex04_convolution")
+    try:
+        me = proxy.xcorr1d(torch.zeros(1), torch.zeros(1))
+        assert me["uid"] in isolation.UID_POOL and me["groups"] == 0 and me["pid"] != 1
+        assert me["cwd"] == me["home"] and me["umask"] == 0o077 and not me["grader_env"]
+    finally:
+        proxy._stop()
+        sandbox._host.close()
+        sandbox._host = None
+    assert not sandbox_processes()
+
+
 def test_off_root_the_grader_says_isolation_is_best_effort_in_one_line(monkeypatch, capsys, tmp_path):
     from course.__main__ import main
 
