@@ -24,7 +24,8 @@ from course.models import parameter_count
 from course.runtime.lesson import Lesson
 
 lesson = Lesson.start("02_parameter_transformations", fast=fast)
-LECTURE = "NYU lecture 'Visualization of neural networks, parameter transformation and convolution'"
+LECTURE = ("NYU lecture 'Visualization of neural networks, parameter transformation and fundamental concepts "
+           "of convolution'")
 
 # %% [markdown]
 # ## w = H(u): the weights are an output

@@ -27,7 +27,8 @@ from course.runtime.lesson import Lesson
 from course.runtime.train import fit
 
 lesson = Lesson.start("03_motif_detection", fast=fast)
-LECTURE = "NYU lecture 'Visualization of neural networks, parameter transformation and convolution'"
+LECTURE = ("NYU lecture 'Visualization of neural networks, parameter transformation and fundamental concepts "
+           "of convolution'")
 LENGTH = 48  # samples per sequence
 motif = default_motif()
 

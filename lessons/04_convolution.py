@@ -24,7 +24,8 @@ from course.figures.convolution import (plot_conv_as_matrix, plot_convolution_vs
 from course.runtime.lesson import Lesson
 
 lesson = Lesson.start("04_convolution", fast=fast)
-LECTURE = "NYU lecture 'Visualization of neural networks, parameter transformation and convolution'"
+LECTURE = ("NYU lecture 'Visualization of neural networks, parameter transformation and fundamental concepts "
+           "of convolution'")
 
 
 def max_error(a, b):

@@ -23,7 +23,8 @@ from course.runtime.lesson import Lesson
 from course.runtime.train import evaluate
 
 lesson = Lesson.start("05_deep_conv_nets", fast=fast)
-LECTURE = "NYU lecture 'Visualization of neural networks, parameter transformation and convolution'"
+LECTURE = ("NYU lecture 'Visualization of neural networks, parameter transformation and fundamental concepts "
+           "of convolution'")
 PIXELS = {"in place": "", "shuffled": "_permuted"}  # recipe name suffix for each pixel order
 
 # %% [markdown]

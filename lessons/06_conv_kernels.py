@@ -158,7 +158,8 @@ backends, note = cpu_backends(allow_build=not lesson.fast)
 shapes = bench.QUICK_SHAPES if lesson.fast else bench.SHAPES  # timed only in the full run
 for backend in backends[1:]:
     lesson.report(f"{backend}_agrees_with_torch", max(agreement_with_torch(backend, shape) for shape in shapes),
-                  f"{backend} (float32) vs F.conv2d in float64 on the {len(shapes)} benchmark shapes, largest relative error",
+                  f"{backend} (float32) vs F.conv2d in float64 on the {len(shapes)} benchmark shapes, "
+                  "largest relative error",
                   bound=FLOAT32_TOLERANCE, kind="tool")
 if note:
     print(f"    {note}")
