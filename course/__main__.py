@@ -30,11 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("lesson")
     run.add_argument("--fast", action="store_true", help="small sizes: each lesson in at most 15 s")
     run.add_argument("--out", type=Path, help="output folder (default figures/<lesson>/)")
-    run.add_argument("--show", action="store_true", help="open figure windows (lecture mode)")
+    run.add_argument("--show", action="store_true", help="step through the sections, figures in a window (as `present`)")
     run.add_argument("--seed", type=int, default=0)
     notebook = commands.add_parser("notebook", help="write a lesson (or 'all') as a Jupyter notebook (.ipynb)")
     notebook.add_argument("lesson")
     notebook.add_argument("--out", type=Path, default=Path("notebooks"), help="folder for the .ipynb (default notebooks/)")
+    present = commands.add_parser("present", help="lecture mode: step through a lesson one section at a time")
+    present.add_argument("lesson")
+    present.add_argument("--fast", action="store_true", help="small sizes: seconds instead of minutes")
+    present.add_argument("--out", type=Path, help="output folder (default figures/<lesson>/)")
+    present.add_argument("--seed", type=int, default=0)
     grade = commands.add_parser("grade", help="grade exercises; exit 0 all passed, 1 some failed, 2 grader error")
     grade.add_argument("exercises", nargs="*", help="e.g. ex04 (default: all)")
     grade.add_argument("--submission", type=Path,
@@ -132,6 +137,29 @@ def command_notebook(args) -> int:
     return 0
 
 
+def command_present(args) -> int:
+    from course.runtime.lesson import OutputFolderError, default_output
+    from course.runtime.present import Presenter, PresenterQuit
+    from course.runtime.syllabus import run_lesson
+
+    entries = resolve_lessons(args.lesson)
+    if len(entries) != 1:
+        raise UsageError("present takes one lesson (a number, a slug or a file), not 'all'")
+    presenter = Presenter()
+    if not presenter.window:
+        out = args.out or default_output(entries[0].stem)[0]
+        print(f"{presenter.why_no_window}: stepping through the sections here; the figures are saved in {out}/")
+    try:
+        run_lesson(entries[0], fast=args.fast, out=args.out, seed=args.seed, viewer=presenter)
+    except OutputFolderError as error:
+        raise UsageError(str(error)) from None
+    except PresenterQuit:
+        print("stopped: the figures so far are saved")
+    finally:
+        presenter.close()
+    return 0
+
+
 def command_grade(args) -> int:
     """Grade, print the table, and write results.json on every path: a missing exercise, a bad
     upload, a grader error or an interruption still give a report (score 0 and the reason)."""
@@ -213,7 +241,8 @@ def command_train(args) -> int:
         raise UsageError(str(error)) from None
 
 
-COMMANDS = {"list": command_list, "run": command_run, "notebook": command_notebook, "grade": command_grade,
+COMMANDS = {"list": command_list, "run": command_run, "notebook": command_notebook, "present": command_present,
+            "grade": command_grade,
             "release": command_release, "doctor": command_doctor, "train": command_train}
 
 

@@ -30,7 +30,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -52,7 +51,7 @@ class LessonOptions:
     seed: int | None = None
     show: bool | None = None
     source: Path | None = None  # the lesson file (to find sections and captions)
-    viewer: Callable | None = None  # viewer(lesson, path, name, section, caption) for each shown figure
+    viewer: object = None  # viewer.step(lesson) after each figure and number, viewer.finish(lesson) at the end
     summary: dict | None = None  # set by Lesson.finish()
 
 
@@ -162,7 +161,7 @@ class Lesson:
     show_windows: bool
     seed: int
     source: Path | None = None
-    viewer: Callable | None = None
+    viewer: object = None
     summary: dict = field(default_factory=dict)
     checks: dict = field(default_factory=dict)
     claims: list = field(default_factory=list)
@@ -214,7 +213,7 @@ class Lesson:
             if not ok:
                 print(f"--show: {why}; the figures are saved in {out}/")
                 show = False
-        if not show and not in_ipython_kernel():
+        if not show and not in_ipython_kernel() and (run is None or run.viewer is None):
             import matplotlib
 
             matplotlib.use("Agg")
@@ -225,6 +224,10 @@ class Lesson:
         print(f"== Lesson {name}: {title}{'  (fast)' if fast else ''}")
         lesson = cls(name=name, title=title, fast=bool(fast), out=out, show_windows=bool(show), seed=int(seed),
                      source=source, viewer=run.viewer if run is not None else None, threads_before=threads, _run=run)
+        if lesson.show_windows and lesson.viewer is None:
+            from course.runtime.present import Presenter
+
+            lesson.viewer = Presenter()
         return lesson
 
     # -- figures --
@@ -252,9 +255,7 @@ class Lesson:
 
             display(Image(data=path.read_bytes(), format="png"))
         if self.viewer is not None:
-            self.viewer(self, path, name, section, caption)
-        elif self.show_windows:
-            _open_window(path, f"{self.name} · {section or self.title}")
+            self.viewer.step(self)
         # Returns nothing, so that a cell ending with it shows no Out[] in a notebook.
 
     save = show  # the name before the cell format
@@ -285,7 +286,10 @@ class Lesson:
                                 "section": section}
             line += f"  [{'ok' if ok else 'FAILED'}: {limit}{', tool' if kind == 'tool' else ''}]"
         self._section(section)["numbers"].append({"key": key, "text": line.strip()})
-        print(line)  # returns nothing: no Out[] under the cell in a notebook; the value is lesson.summary[key]
+        if self.viewer is not None:
+            self.viewer.step(self)  # the viewer prints the numbers with their section
+        else:
+            print(line)  # returns nothing: no Out[] under the cell in a notebook; the value is lesson.summary[key]
 
     def claim(self, id: str, *, source: str, claim: str, status: str, evidence, note: str = "") -> None:
         """Record one claim of a source text and whether this lesson's numbers reproduce it.
@@ -322,14 +326,14 @@ class Lesson:
             "seconds": round(seconds, 2),
         }
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if self.viewer is not None:
+            self.viewer.finish(self)  # the last sections, before the tallies
         if self.claims:
             print("  Claims of the source texts:")
             for c in self.claims:
                 print(f"    [{c['status']}] {c['id']}: {c['claim']}")
         print(f"== {self.name}: {check_tally(self.checks)}; claims: {claim_tally(self.claims)}; "
               f"{len(self.figures)} figures in {self.out}/ ({seconds:.1f} s)")
-        if self.viewer is not None and hasattr(self.viewer, "finish"):
-            self.viewer.finish(self)
         if self._run is not None:
             self._run.summary = summary
         return summary
@@ -366,17 +370,6 @@ class Lesson:
         if not self.sections or self.sections[-1]["title"] != title:
             self.sections.append({"title": title, "figures": [], "numbers": []})
         return self.sections[-1]
-
-
-def _open_window(path: Path, title: str) -> None:
-    """A window showing one saved figure (until the lecture presenter takes this over)."""
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure()
-    fig.canvas.manager.set_window_title(title)
-    fig.figimage(plt.imread(path))
-    plt.show(block=False)
-    plt.pause(0.5)
 
 
 def _notebook_cell(cells, filename: str):
