@@ -82,13 +82,43 @@ def triton_canary() -> tuple[bool, str]:
     return True, "interpreter results correct (" + ", ".join(f"{k} error {v:.1e}" for k, v in errors.items()) + ")"
 
 
+def course_checkout(cwd: Path | None = None) -> tuple[bool, str]:
+    """Which checkout Python imports `course` from; not ok when the current folder is another checkout
+    (an editable install of a different copy: edits here would not be the code that runs)."""
+    import course
+    from course import CHECKOUT_ROOT
+
+    imported = Path(course.__file__).resolve().parent
+    text = f"{course.__version__}, imported from {imported}"
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "course" / "__init__.py").is_file() and (folder / "lessons").is_dir():
+            if folder != CHECKOUT_ROOT:
+                return False, f"{text}, but this folder is another checkout ({folder}): pip install -e {folder}"
+            break
+    return True, text
+
+
+def cpp_extension_state() -> tuple[bool, str]:
+    """Whether the C++ extension of `kernels` is compiled and current (it compiles on first use)."""
+    from kernels import extension
+
+    from course.runtime.cpp_extension import cpp_extension_built
+
+    folder = extension.build_directory()
+    if cpp_extension_built():
+        return True, f"built, in {folder}"
+    return False, "not built yet: it compiles on first use of backend='cpp' (about a minute)"
+
+
 def doctor() -> int:
-    required = [("python", (True, f"{platform.python_version()} ({sys.executable})"))]
+    required = [("python", (True, f"{platform.python_version()} ({sys.executable})")),
+                ("course", course_checkout())]
     required += [(name, version_of(name)) for name in ("torch", "numpy", "matplotlib", "triton")]
     if required[-1][1][0]:
         required.append(("triton canary", triton_canary()))
-    optional = [("c++ compiler", cpp_compiler()), ("ninja", ninja())]
-    if required[1][1][0]:
+    optional = [("c++ compiler", cpp_compiler()), ("ninja", ninja()), ("c++ extension", cpp_extension_state())]
+    if dict(required)["torch"][0]:
         optional.append(("cuda", cuda()))
     width = max(len(name) for name, _ in required + optional) + 2
     for name, (ok, text) in required:

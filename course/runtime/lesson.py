@@ -285,7 +285,7 @@ class Lesson:
             self.checks[key] = {"value": value, "limit": limit, "ok": bool(ok), "kind": kind, "meaning": meaning,
                                 "section": section}
             line += f"  [{'ok' if ok else 'FAILED'}: {limit}{', tool' if kind == 'tool' else ''}]"
-        self._section(section)["numbers"].append({"key": key, "text": line.strip()})
+        self._section(section)["numbers"].append({"key": key, "text": line.strip(), "meaning": meaning})
         if self.viewer is not None:
             self.viewer.step(self)  # the viewer prints the numbers with their section
         else:

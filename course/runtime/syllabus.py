@@ -79,6 +79,16 @@ def find_lesson(key: str) -> LessonEntry:
     raise LessonNotFound(f"unknown lesson {key!r}; {hint}valid: {present_names()} (or 'all')")
 
 
+def exercise_key(name: str) -> str:
+    """The grader's name for an exercise: 'ex4', 'EX04', '4', '04' or 'convolution' -> 'ex04';
+    any other name (ex04_convolution, a typo) is returned as given, for the grader to judge."""
+    key = str(name).strip().lower()
+    match = re.fullmatch(r"(?:ex)?0*(\d{1,2})", key)
+    if match:
+        return f"ex{int(match.group(1)):02d}"
+    return next((f"ex{e.number:02d}" for e in SYLLABUS if key == e.slug), name)
+
+
 def present_names() -> str:
     names = [f"{e.number:02d} ({e.slug})" for e in SYLLABUS if e.present]
     return ", ".join(names) or "none"
