@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     present.add_argument("--fast", action="store_true", help="small sizes: seconds instead of minutes")
     present.add_argument("--out", type=Path, help="output folder (default figures/<lesson>/)")
     present.add_argument("--seed", type=int, default=0)
+    gallery = commands.add_parser("gallery", help="web pages of every lesson: figures, numbers, claims (figures/index.html)")
+    gallery.add_argument("--out", type=Path, default=Path("figures"), help="folder of the lessons' outputs and the pages")
+    gallery.add_argument("--fast", action="store_true", help="run lessons in fast mode (and reuse fast-mode summaries)")
+    gallery.add_argument("--rerun", action="store_true", help="run every lesson, even where a fresh summary.json exists")
     grade = commands.add_parser("grade", help="grade exercises; exit 0 all passed, 1 some failed, 2 grader error")
     grade.add_argument("exercises", nargs="*", help="e.g. ex04 (default: all)")
     grade.add_argument("--submission", type=Path,
@@ -107,7 +111,7 @@ def command_run(args) -> int:
     entries = resolve_lessons(args.lesson)
     failed, summaries = [], []
     for entry in entries:
-        out = args.out if len(entries) == 1 or args.out is None else args.out / entry.stem
+        out = args.out / entry.stem if args.out is not None and args.lesson == "all" else args.out
         try:
             summary = run_lesson(entry, fast=args.fast, out=out, seed=args.seed, show=args.show)
         except OutputFolderError as error:
@@ -115,7 +119,7 @@ def command_run(args) -> int:
         summaries.append(summary)
         failed += [f"{entry.stem}: {k} = {c['value']} (expected {c['limit']})"
                    for k, c in summary.get("checks", {}).items() if not c["ok"]]
-    if len(entries) > 1:
+    if args.lesson == "all":
         print(run_total(summaries))
     if failed:
         print("checks that did not hold:\n  " + "\n  ".join(failed), file=sys.stderr)
@@ -160,6 +164,34 @@ def command_present(args) -> int:
     return 0
 
 
+def command_gallery(args) -> int:
+    import json
+
+    from course.runtime.gallery import LessonPage, summary_is_fresh, write_gallery
+    from course.runtime.lesson import OutputFolderError, prepare_output_folder
+    from course.runtime.syllabus import run_lesson
+
+    try:
+        prepare_output_folder(args.out)
+    except OutputFolderError as error:
+        raise UsageError(str(error)) from None
+    pages = []
+    for entry in resolve_lessons("all"):
+        folder = args.out / entry.stem
+        if not args.rerun and summary_is_fresh(entry, folder, args.fast):
+            print(f"gallery: {entry.stem}: reusing {folder}/summary.json")
+            summary = json.loads((folder / "summary.json").read_text())
+        else:
+            summary = run_lesson(entry, fast=args.fast, out=folder)
+        pages.append(LessonPage(entry, summary, folder))
+    written = write_gallery(pages, args.out)
+    failed = sum(not c["ok"] for page in pages for c in page.summary.get("checks", {}).values())
+    figures = sum(len(page.summary.get("figures", [])) for page in pages)
+    print(f"gallery: {written[0]} and {len(written) - 1} lesson pages ({figures} figures)"
+          + (f"; {failed} checks did not hold" if failed else ""))
+    return 1 if failed else 0
+
+
 def command_grade(args) -> int:
     """Grade, print the table, and write results.json on every path: a missing exercise, a bad
     upload, a grader error or an interruption still give a report (score 0 and the reason)."""
@@ -168,6 +200,7 @@ def command_grade(args) -> int:
     from course.grading.grade import GradeRun, GraderError, Limits, grade
     from course.grading.isolation import TIER_WORDS, isolation_tier
     from course.grading.report import ReportError, check_target, terminal_table, write_results
+    from course.runtime.syllabus import exercise_key
 
     limits = Limits(per_test_s=args.test_timeout, total_s=args.timeout, call_s=args.call_timeout, memory_gib=args.memory,
                     processes=args.max_processes, file_mib=args.max_file_size, open_files=args.max_open_files)
@@ -183,7 +216,8 @@ def command_grade(args) -> int:
     bar = tqdm(desc="grading", unit="test", disable=None, leave=False)
     usage_error = None
     try:
-        run = grade(args.exercises, args.submission, limits, lambda test: bar.update(1))
+        run = grade([exercise_key(name) for name in args.exercises], args.submission, limits,
+                    lambda test: bar.update(1))  # ex4, 4 and convolution all mean ex04
         status = 0 if run.tests and all(t.status == "passed" for t in run.tests) and not run.error else 1
     except ValueError as error:
         usage_error, status = str(error), USAGE_ERROR
@@ -242,7 +276,7 @@ def command_train(args) -> int:
 
 
 COMMANDS = {"list": command_list, "run": command_run, "notebook": command_notebook, "present": command_present,
-            "grade": command_grade,
+            "gallery": command_gallery, "grade": command_grade,
             "release": command_release, "doctor": command_doctor, "train": command_train}
 
 
