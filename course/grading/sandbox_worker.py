@@ -207,7 +207,7 @@ def error_reply(error: BaseException, limits: dict, skip_frames: int = 1):
 # --------------------------------------------------------------------------------------
 # The worker: one exercise module, confined
 # --------------------------------------------------------------------------------------
-def load(exercise: str, filename: str, source: str, forbid_names, forbid_aten):
+def load(exercise: str, filename: str, source: str, forbid_names):
     for dotted in forbid_names:
         forbid_python(dotted, exercise)
     path = os.path.join(os.getcwd(), os.path.basename(filename))
@@ -265,7 +265,7 @@ def serve(connection: Connection, limits: dict):
             if kind == "load":
                 _, exercise, filename, source, forbid_names, forbid_aten = message
                 try:
-                    module = load(exercise, filename, source, forbid_names, forbid_aten)
+                    module = load(exercise, filename, source, forbid_names)
                     reply = {"ok": True}
                 except BaseException as error:  # SystemExit too: a module that exits on import
                     detail = error_reply(error, limits)

@@ -1,6 +1,9 @@
 """Helpers of the grader's meta-tests: uploads made as students make them, and the sandbox's processes."""
 import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +68,47 @@ def sandbox_processes():
 
 def mutant_label(mutant: Path) -> str:
     return f"mutant-{mutant.parent.name}-{mutant.stem}"
+
+
+# --------------------------------------------------------------------------------------
+# The hostile upload of hostile/attacks.py, graded through the command line
+# --------------------------------------------------------------------------------------
+MARKER = "HOSTILE-SUBMISSION-WAS-HERE"
+SKIPPED = {".git", ".venv", "__pycache__", ".pytest_cache", "figures", "build"}
+
+
+def tree_signature(root: Path) -> dict:
+    """Every file of the grader's checkout with its size, modification time and inode (a write shows)."""
+    signature = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIPPED and not d.endswith(".egg-info")]
+        for name in files:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            signature[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
+    return signature
+
+
+class HostileRun:
+    """`python -m course grade` on hostile/attacks.py, started now (it runs beside the batch) and awaited later."""
+
+    def __init__(self, folder: Path):
+        upload, self.report = folder / "upload", folder / "results" / "results.json"
+        source = (HOSTILE / "attacks.py").read_text()
+        for placeholder, value in (("@CHECKOUT@", CHECKOUT_ROOT), ("@UPLOAD@", upload), ("@REPORT@", self.report)):
+            source = source.replace(placeholder, str(value))
+        upload_of(upload, {"ex04_convolution.py": source, "notes/secret.txt": "the student's private notes"})
+        self.before = tree_signature(CHECKOUT_ROOT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "course", "grade", "ex04", "--submission", str(upload), "--json", str(self.report),
+             "--call-timeout", "4", "--memory", "2"], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.result = None
+
+    def wait(self):
+        if self.result is None:
+            stdout, stderr = self.process.communicate(timeout=900)
+            done = subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)
+            written = self.report.read_text()
+            time.sleep(1.0)  # a daemon left behind would rewrite the report by now
+            self.result = (done, written, self.report, self.before)
+        return self.result

@@ -9,49 +9,23 @@ were; and no process of the sandbox may be left.
 """
 import json
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from course import CHECKOUT_ROOT
 
-from grading_support import HOSTILE, root_only, sandbox_processes, upload_of
+from grading_support import MARKER, root_only, sandbox_processes, tree_signature
 
 pytestmark = [pytest.mark.slow, root_only]
-MARKER = "HOSTILE-SUBMISSION-WAS-HERE"
-SKIPPED = {".git", ".venv", "__pycache__", ".pytest_cache", "figures", "build"}
-
-
-def tree_signature(root: Path) -> dict:
-    """Every file of the grader's checkout with its size and modification time (content changes show)."""
-    signature = {}
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIPPED and not d.endswith(".egg-info")]
-        for name in files:
-            path = os.path.join(folder, name)
-            info = os.lstat(path)
-            signature[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
-    return signature
 
 
 @pytest.fixture(scope="module")
-def hostile_grading(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hostile")
-    upload, report = folder / "upload", folder / "results" / "results.json"
-    source = (HOSTILE / "attacks.py").read_text()
-    for placeholder, value in (("@CHECKOUT@", CHECKOUT_ROOT), ("@UPLOAD@", upload), ("@REPORT@", report)):
-        source = source.replace(placeholder, str(value))
-    upload_of(upload, {"ex04_convolution.py": source, "notes/secret.txt": "the student's private notes"})
-    before = tree_signature(CHECKOUT_ROOT)
-    done = subprocess.run([sys.executable, "-m", "course", "grade", "ex04", "--submission", str(upload), "--json",
-                           str(report), "--call-timeout", "4", "--memory", "2"],
-                          capture_output=True, text=True, cwd=folder, timeout=900)
-    written = report.read_text()
-    time.sleep(1.0)  # a daemon left behind would rewrite the report by now
-    return done, written, report, before
+def hostile_grading(hostile_run, batch):
+    """(the finished command, the report as first written, its path, the checkout's signature before).
+
+    It asks for the batch too: the batch starts this run first, so the two share the cores."""
+    return hostile_run.wait()
 
 
 def test_every_attack_scores_zero_and_the_report_is_valid(hostile_grading):
