@@ -135,9 +135,10 @@ def config_label(config) -> str:
 
 
 def full_jobs(kernels: dict[str, AotKernel]) -> list[Job]:
-    """Every kernel x configuration x dtype x target."""
-    return [Job(name, c, dtype, target) for name, kernel in kernels.items() for c in range(len(kernel.configs))
-            for dtype in _dtypes_of(kernel) for target in TARGETS]
+    """Every kernel x configuration x dtype x target; the widest dtype first (the most shared memory)."""
+    by_width = sorted(PRECISIONS, key=lambda name: -PRECISIONS[name][0].itemsize)
+    return [Job(name, c, dtype, target) for dtype in by_width for target in TARGETS
+            for name, kernel in kernels.items() if dtype in _dtypes_of(kernel) for c in range(len(kernel.configs))]
 
 
 def quick_jobs(kernels: dict[str, AotKernel]) -> list[Job]:

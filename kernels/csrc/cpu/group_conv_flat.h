@@ -23,6 +23,7 @@
 
 namespace conv_circuits {
 namespace group_conv_detail {
+namespace {  // each pass file gets its own copy, compiled (and inlined) as if written in that file
 
 constexpr int64_t FLAT_KC = 512;  // reduction indices per gather call
 
@@ -31,7 +32,7 @@ constexpr int64_t FLAT_KC = 512;  // reduction indices per gather call
 // items of one task, for at::parallel_for (which runs a range shorter than its grain serially).
 constexpr double MIN_TASK_FLOPS = 1e7;   // ~0.1 ms of multiply-adds
 constexpr double MIN_TASK_COPIES = 1 << 18;
-inline int64_t grain(double work_per_item, double min_work = MIN_TASK_FLOPS) {
+int64_t grain(double work_per_item, double min_work = MIN_TASK_FLOPS) {
     return std::max<int64_t>(1, int64_t(min_work / std::max(1.0, work_per_item)));
 }
 
@@ -48,7 +49,7 @@ struct PhaseLayout {
 
 // One input plane (H x W) into its sh*sw phase planes (dst: per_channel values).
 template <typename T>
-inline void pad_plane(const PhaseLayout& lay, const T* src, T* dst) {
+void pad_plane(const PhaseLayout& lay, const T* src, T* dst) {
     for (int64_t b = 0; b < lay.sw; ++b) {
         // the columns v of phase b inside the image, 0 <= v*sw + first < W: [lo, hi)
         const int64_t first = b - lay.left;
@@ -80,7 +81,7 @@ inline void pad_plane(const PhaseLayout& lay, const T* src, T* dst) {
 
 // offset[(c*k + r)*k + s]: where the im2col entry (c, r, s) of output pixel (0, 0) lies; that of
 // output pixel (p, q) is p*Ws + q further on.
-inline std::vector<int64_t> tap_offsets(const PhaseLayout& lay, int64_t channels, int64_t k) {
+std::vector<int64_t> tap_offsets(const PhaseLayout& lay, int64_t channels, int64_t k) {
     std::vector<int64_t> offset(channels * k * k);
     for (int64_t c = 0; c < channels; ++c)
         for (int64_t r = 0; r < k; ++r)
@@ -171,9 +172,10 @@ void flat_correlation(const T* x, int64_t N, int64_t Cx, const PhaseLayout& lay,
 // Tile shape of a correlation with Mo output planes: FlatTile's (wider rows, fewer broadcasts per
 // multiply-add) unless Tile's taller rows waste clearly fewer rows on the last panel.
 template <typename T>
-inline bool use_tall_tile(int64_t Mo) {
+bool use_tall_tile(int64_t Mo) {
     return 10 * ceil_div(Mo, Tile<T>::MR) * Tile<T>::MR < 9 * ceil_div(Mo, FlatTile<T>::MR) * FlatTile<T>::MR;
 }
 
+}  // namespace
 }  // namespace group_conv_detail
 }  // namespace conv_circuits
