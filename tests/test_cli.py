@@ -1,4 +1,5 @@
 """`python -m course`: the syllabus listing, and one clear line with exit status 2 for bad input."""
+import json
 import subprocess
 import sys
 
@@ -25,9 +26,12 @@ def test_bad_input_gives_one_line_and_exit_status_2(args, says, capsys):
     assert says in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_submission_without_exercises_is_refused(tmp_path, capsys):
-    assert main(["grade", "--submission", str(tmp_path)]) == 2
-    assert "no course/exercises/" in capsys.readouterr().err
+def test_upload_without_exercise_files_scores_zero_with_the_reason(tmp_path):
+    """Not a usage error: a student's upload with no exNN_*.py still gets a report (exit 1, score 0)."""
+    report = tmp_path / "results.json"
+    assert main(["grade", "ex04", "--submission", str(tmp_path), "--json", str(report)]) == 1
+    results = json.loads(report.read_text())
+    assert results["score"] == 0 and "the upload has no exercise file" in results["output"]
 
 
 def test_out_that_is_a_file_is_refused(tmp_path, capsys):
