@@ -26,6 +26,7 @@ import json
 import math
 import os
 import random
+import runpy
 import sys
 import time
 from dataclasses import dataclass, field
@@ -70,6 +71,27 @@ def lesson_options(**options):
         _active.remove(run)
 
 
+class LessonDidNotFinish(RuntimeError):
+    """The lesson file ran to its end without calling lesson.finish()."""
+
+
+def run_lesson(entry, *, fast: bool = False, out: Path | None = None, seed: int = 0,
+               show: bool = False, viewer=None) -> dict:
+    """Run the lesson file top to bottom (as `python lessons/NN_slug.py` would) and return its summary.
+
+    The options reach `Lesson.start` through `lesson_options`; `out` defaults to figures/NN_slug/.
+    """
+    # Without a GPU, Triton must be put in interpreter mode before anything imports it;
+    # `import kernels` does that, so lessons run in one process (`run all`) in any order.
+    import kernels  # noqa: F401
+
+    with lesson_options(fast=fast, out=out, seed=seed, show=show, source=entry.path, viewer=viewer) as run:
+        runpy.run_path(str(entry.path), run_name="__main__")
+    if run.summary is None:
+        raise LessonDidNotFinish(f"lesson {entry.stem} ended without calling lesson.finish()")
+    return run.summary
+
+
 def lesson_parser(name: str, title: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"python lessons/{name}.py", description=title)
     parser.add_argument("--fast", action="store_true", help="small sizes for CI and quick previews (seconds)")
@@ -84,15 +106,6 @@ def in_ipython_kernel() -> bool:
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
     return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def has_display() -> tuple[bool, str]:
-    """Whether windows can be opened here, and if not, why."""
-    if os.environ.get("MPLBACKEND", "").lower() in ("agg", "pdf", "svg", "ps", "cairo"):
-        return False, f"MPLBACKEND={os.environ['MPLBACKEND']} draws no windows"
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False, "no display (DISPLAY is not set)"
-    return True, ""
 
 
 def seed_everything(seed: int) -> None:
@@ -209,6 +222,8 @@ class Lesson:
             raise
         source = run.source if run is not None and run.source is not None else _source_file(caller, name)
         if show:
+            from course.runtime.present import has_display
+
             ok, why = has_display()
             if not ok:
                 print(f"--show: {why}; the figures are saved in {out}/")

@@ -30,16 +30,16 @@ def missing_tools() -> str | None:
     return f"{', '.join(missing)} not installed: {DEV_REQUIREMENTS}" if missing else None
 
 
-def _import(name: str):
-    try:
-        return __import__(name)
-    except ImportError:
-        raise NotebookToolsMissing(f"{name} is not installed: {DEV_REQUIREMENTS}") from None
+def _missing(name: str) -> NotebookToolsMissing:
+    return NotebookToolsMissing(f"{name} is not installed: {DEV_REQUIREMENTS}")
 
 
 def lesson_notebook(path: Path):
     """The lesson file as an nbformat notebook (jupytext's reading of the percent format)."""
-    jupytext = _import("jupytext")
+    try:
+        import jupytext
+    except ImportError:
+        raise _missing("jupytext") from None
     notebook = jupytext.read(path)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook
@@ -47,7 +47,10 @@ def lesson_notebook(path: Path):
 
 def write_notebook(path: Path, folder: Path) -> Path:
     """Write <folder>/<lesson stem>.ipynb and return its path."""
-    nbformat = _import("nbformat")
+    try:
+        import nbformat
+    except ImportError:
+        raise _missing("nbformat") from None
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{path.stem}.ipynb"
     nbformat.write(lesson_notebook(path), target)
@@ -77,8 +80,11 @@ def execute_notebook(notebook, *, cwd: Path, env: dict | None = None, timeout: i
 
     Stops at the first error, as Jupyter's "Run all" does; the error comes back as text.
     """
-    nbclient = _import("nbclient")
-    from nbclient.exceptions import CellExecutionError
+    try:
+        import nbclient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError:
+        raise _missing("nbclient") from None
 
     client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                                      resources={"metadata": {"path": str(cwd)}})

@@ -25,6 +25,15 @@ QUIT_KEYS = {"q", "escape", "\x1b", "\x03", "\x04"}
 HELP = "[n / space / enter: next · p: back · q: quit]"
 
 
+def has_display() -> tuple[bool, str]:
+    """Whether windows can be opened here, and if not, why."""
+    if os.environ.get("MPLBACKEND", "").lower() in ("agg", "pdf", "svg", "ps", "cairo"):
+        return False, f"MPLBACKEND={os.environ['MPLBACKEND']} draws no windows"
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False, "no display (DISPLAY is not set)"
+    return True, ""
+
+
 class PresenterQuit(SystemExit):
     """The lecturer pressed q: stop the lesson here (a script exits quietly with status 0)."""
 
@@ -33,8 +42,6 @@ class Presenter:
     """A lesson viewer (see Lesson.start's `viewer`): called after each figure and number."""
 
     def __init__(self, window: bool | None = None, keys=None, out=None):
-        from course.runtime.lesson import has_display
-
         available, self.why_no_window = has_display()
         self.window = available if window is None else (window and available)
         self.keys = keys if keys is not None else sys.stdin

@@ -1,4 +1,4 @@
-"""The syllabus, and finding and running the lesson files in lessons/.
+"""The syllabus, and finding the lesson files in lessons/ (lesson.py's run_lesson runs them).
 
 A lesson is `lessons/NN_<slug>.py`, a cell-format file that runs top to bottom (see lesson.py).
 `find_lesson` accepts its number ("4", "04"), its slug ("convolution"), its file stem, or an
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import runpy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +53,6 @@ class LessonNotFound(ValueError):
     pass
 
 
-class LessonDidNotFinish(RuntimeError):
-    """The lesson file ran to its end without calling lesson.finish()."""
-
-
 def lesson_keys(entry: LessonEntry) -> tuple[str, ...]:
     """Every name a lesson answers to: 4, 04, ex04, ex4, convolution, 04_convolution."""
     return (str(entry.number), f"{entry.number:02d}", f"ex{entry.number}", f"ex{entry.number:02d}", entry.slug,
@@ -92,26 +87,3 @@ def exercise_key(name: str) -> str:
 def present_names() -> str:
     names = [f"{e.number:02d} ({e.slug})" for e in SYLLABUS if e.present]
     return ", ".join(names) or "none"
-
-
-def run_lesson(entry: LessonEntry, *, fast: bool = False, out: Path | None = None, seed: int = 0,
-               show: bool = False, viewer=None) -> dict:
-    """Run the lesson file top to bottom (as `python lessons/NN_slug.py` would) and return its summary.
-
-    The options reach `Lesson.start` through `lesson_options`; `out` defaults to figures/NN_slug/.
-    """
-    # Without a GPU, Triton must be put in interpreter mode before anything imports it;
-    # `import kernels` does that, so lessons run in one process (`run all`) in any order.
-    import kernels  # noqa: F401
-    from course.runtime.lesson import lesson_options
-
-    with lesson_options(fast=fast, out=out, seed=seed, show=show, source=entry.path, viewer=viewer) as run:
-        runpy.run_path(str(entry.path), run_name="__main__")
-    if run.summary is None:
-        raise LessonDidNotFinish(f"lesson {entry.stem} ended without calling lesson.finish()")
-    return run.summary
-
-
-def lesson_title(entry: LessonEntry) -> str:
-    """The syllabus title."""
-    return entry.title

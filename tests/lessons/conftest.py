@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from course.runtime.syllabus import find_lesson, run_lesson
+from course.runtime.lesson import run_lesson
+from course.runtime.syllabus import find_lesson
 
 from course.runtime.notebook import missing_tools
 

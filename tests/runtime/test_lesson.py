@@ -7,7 +7,7 @@ import pytest
 
 from course.__main__ import main
 from course.runtime import syllabus
-from course.runtime.lesson import Lesson, check_tally, lesson_options, run_total
+from course.runtime.lesson import Lesson, LessonDidNotFinish, check_tally, lesson_options, run_lesson, run_total
 
 FAKE = textwrap.dedent('''\
     # %% [markdown]
@@ -57,7 +57,7 @@ def fake_lesson(tmp_path, monkeypatch):
 
 
 def test_the_runner_runs_the_file_top_to_bottom_with_its_options(fake_lesson, tmp_path, capsys):
-    summary = syllabus.run_lesson(fake_lesson, fast=True, out=tmp_path / "out", seed=3)
+    summary = run_lesson(fake_lesson, fast=True, out=tmp_path / "out", seed=3)
     assert summary["fast"] and summary["seed"] == 3 and summary["size"] == 3
     assert summary == json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["checks"]["identity"]["kind"] == "tool" and summary["checks"]["effect"]["kind"] == "claim"
@@ -97,8 +97,8 @@ def test_bad_kinds_statuses_and_missing_evidence_are_refused(tmp_path):
 
 def test_a_lesson_that_never_finishes_is_an_error(fake_lesson, tmp_path):
     fake_lesson.path.write_text(FAKE.replace("summary = lesson.finish()", ""))
-    with pytest.raises(syllabus.LessonDidNotFinish, match="ended without calling lesson.finish"):
-        syllabus.run_lesson(fake_lesson, out=tmp_path)
+    with pytest.raises(LessonDidNotFinish, match="ended without calling lesson.finish"):
+        run_lesson(fake_lesson, out=tmp_path)
 
 
 def test_run_all_prints_the_total_line(fake_lesson, monkeypatch, tmp_path, capsys):
