@@ -105,8 +105,7 @@ def command_list(args) -> int:
 
 
 def command_run(args) -> int:
-    from course.runtime.lesson import OutputFolderError, run_total
-    from course.runtime.syllabus import run_lesson
+    from course.runtime.lesson import OutputFolderError, run_lesson, run_total
 
     entries = resolve_lessons(args.lesson)
     failed, summaries = [], []
@@ -142,9 +141,8 @@ def command_notebook(args) -> int:
 
 
 def command_present(args) -> int:
-    from course.runtime.lesson import OutputFolderError, default_output
+    from course.runtime.lesson import OutputFolderError, default_output, run_lesson
     from course.runtime.present import Presenter, PresenterQuit
-    from course.runtime.syllabus import run_lesson
 
     entries = resolve_lessons(args.lesson)
     if len(entries) != 1:
@@ -168,8 +166,7 @@ def command_gallery(args) -> int:
     import json
 
     from course.runtime.gallery import LessonPage, summary_is_fresh, write_gallery
-    from course.runtime.lesson import OutputFolderError, prepare_output_folder
-    from course.runtime.syllabus import run_lesson
+    from course.runtime.lesson import OutputFolderError, prepare_output_folder, run_lesson
 
     try:
         prepare_output_folder(args.out)
