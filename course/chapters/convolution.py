@@ -11,6 +11,10 @@ where the padded input has `padding` zeros added at both ends. Nothing here loop
 output positions: we build these indices as tensors, gather every window at once and
 finish with one matrix multiply (im2col). The results equal `torch.nn.functional`'s
 `conv1d`, `unfold` and `conv2d` (groups=1), which the tests check.
+
+These are exercise 04's answers, so the student copy holds none of them: there `unfold2d`,
+`cross_correlate2d` and `conv_output_size` run your ex04 functions once you have written them
+(torch's `F.unfold`, `F.conv2d` and output shape until then), and the 1-D functions run `F.conv1d`.
 """
 from __future__ import annotations
 
@@ -25,23 +29,39 @@ def conv_output_size(n: int, k: int, stride: int = 1, padding: int = 0, dilation
     non-positive n, k, stride or dilation, negative padding, or a dilated kernel
     longer than the padded input.
     """
+    _check_geometry(n, k, stride, padding, dilation)
+    # BEGIN SOLUTION
+    span = dilation * (k - 1) + 1  # input entries one window covers, gaps included
+    return (n + 2 * padding - span) // stride + 1
+    # END SOLUTION
+    # RELEASE: from course.exercises.ex04_convolution import conv_output_size as yours
+    # RELEASE: from course.runtime.yours import yours_or_torch
+    # RELEASE: return yours_or_torch(yours, _torch_output_size, n, k, stride, padding, dilation)
+
+
+def _check_geometry(n, k, stride, padding, dilation) -> None:
+    """ValueError unless the sizes are positive ints, padding >= 0, and the dilated kernel fits the padded input."""
     limits = (("n", n, 1), ("k", k, 1), ("stride", stride, 1), ("dilation", dilation, 1), ("padding", padding, 0))
     for name, value, smallest in limits:
         if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
             raise ValueError(f"{name} must be an integer >= {smallest}, got {value!r}")
-    span = dilation * (k - 1) + 1  # input entries one window covers, gaps included
-    if span > n + 2 * padding:
+    if dilation * (k - 1) + 1 > n + 2 * padding:
         raise ValueError(
-            f"the dilated kernel spans {span} entries (k={k}, dilation={dilation}) but the padded input "
-            f"has only {n + 2 * padding} (n={n}, padding={padding})"
+            f"the dilated kernel spans {dilation * (k - 1) + 1} entries (k={k}, dilation={dilation}) but the "
+            f"padded input has only {n + 2 * padding} (n={n}, padding={padding})"
         )
-    return (n + 2 * padding - span) // stride + 1
 
 
+# BEGIN SOLUTION
 def _window_index(n, k, stride, padding, dilation):
     """(k, n_out) tensor: padded-input index read by tap r for output p (see module docstring)."""
     n_out = conv_output_size(n, k, stride, padding, dilation)
     return torch.arange(k)[:, None] * dilation + torch.arange(n_out)[None, :] * stride
+# END SOLUTION
+# RELEASE: def _torch_output_size(n, k, stride, padding, dilation):
+# RELEASE:     """The output length torch's own conv1d gives (the student copy, until ex04's is written)."""
+# RELEASE:     zeros = torch.zeros(1, 1, n), torch.zeros(1, 1, k)
+# RELEASE:     return torch.nn.functional.conv1d(*zeros, stride=stride, padding=padding, dilation=dilation).shape[-1]
 
 
 def _pair(value, name):
@@ -58,11 +78,16 @@ def cross_correlate1d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0, dil
     """
     if x.dim() != 1 or w.dim() != 1:
         raise ValueError(f"x and w must be 1-D, got shapes {tuple(x.shape)} and {tuple(w.shape)}")
+    _check_geometry(x.shape[0], w.shape[0], stride, padding, dilation)
+    # BEGIN SOLUTION
     index = _window_index(x.shape[0], w.shape[0], stride, padding, dilation)
     padded = x.new_zeros(x.shape[0] + 2 * padding)
     padded[padding : padding + x.shape[0]] = x
     windows = padded[index.T]  # (L_out, k): one row per window position
     return windows @ w
+    # END SOLUTION
+    # RELEASE: return torch.nn.functional.conv1d(x[None, None], w[None, None], stride=stride, padding=padding,
+    # RELEASE:                                   dilation=dilation)[0, 0]
 
 
 def convolve1d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0, dilation=1) -> torch.Tensor:
@@ -86,6 +111,9 @@ def unfold2d(x: torch.Tensor, kernel_size, stride=1, padding=0, dilation=1) -> t
     (kh, kw), (sh, sw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
     (ph, pw), (dh, dw) = _pair(padding, "padding"), _pair(dilation, "dilation")
     n, c, h, w = x.shape
+    _check_geometry(h, kh, sh, ph, dh)
+    _check_geometry(w, kw, sw, pw, dw)
+    # BEGIN SOLUTION
     rows = _window_index(h, kh, sh, ph, dh)  # (kh, H_out)
     cols = _window_index(w, kw, sw, pw, dw)  # (kw, W_out)
     padded = x.new_zeros(n, c, h + 2 * ph, w + 2 * pw)
@@ -93,6 +121,11 @@ def unfold2d(x: torch.Tensor, kernel_size, stride=1, padding=0, dilation=1) -> t
     # Broadcast the two index maps to (kh, kw, H_out, W_out): tap (r, s) of output (p, q).
     windows = padded[:, :, rows[:, None, :, None], cols[None, :, None, :]]
     return windows.reshape(n, c * kh * kw, rows.shape[1] * cols.shape[1])
+    # END SOLUTION
+    # RELEASE: from course.exercises.ex04_convolution import im2col as yours
+    # RELEASE: from course.runtime.yours import yours_or_torch
+    # RELEASE: return yours_or_torch(yours, torch.nn.functional.unfold, x, (kh, kw), stride=(sh, sw), padding=(ph, pw),
+    # RELEASE:                       dilation=(dh, dw))
 
 
 def cross_correlate2d(x: torch.Tensor, w: torch.Tensor, bias=None, stride=1, padding=0, dilation=1) -> torch.Tensor:
@@ -111,11 +144,16 @@ def cross_correlate2d(x: torch.Tensor, w: torch.Tensor, bias=None, stride=1, pad
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
     h_out = conv_output_size(x.shape[2], w.shape[2], sh, ph, dh)
     w_out = conv_output_size(x.shape[3], w.shape[3], sw, pw, dw)
+    # BEGIN SOLUTION
     columns = unfold2d(x, w.shape[2:], stride, padding, dilation)  # (N, C*kh*kw, L)
     y = w.reshape(w.shape[0], -1) @ columns  # (C_out, C*kh*kw) @ (N, C*kh*kw, L) -> (N, C_out, L)
     if bias is not None:
         y = y + bias[:, None]
     return y.reshape(x.shape[0], w.shape[0], h_out, w_out)
+    # END SOLUTION
+    # RELEASE: from course.exercises.ex04_convolution import conv2d as yours
+    # RELEASE: from course.runtime.yours import yours_or_torch
+    # RELEASE: return yours_or_torch(yours, torch.nn.functional.conv2d, x, w, bias, (sh, sw), (ph, pw), (dh, dw))
 
 
 # ---- a convolution is a matrix; which cells a strided window never reads ----------------------
@@ -129,15 +167,18 @@ def correlation_matrix(w: torch.Tensor, n: int, stride: int = 1, padding: int = 
     L_out * n entries are made of only k numbers.
     """
     k = w.shape[0]
-    n_out = (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
-    if n_out < 1:
-        raise ValueError(f"no window fits: n={n}, k={k}, stride={stride}, padding={padding}, dilation={dilation}")
+    n_out = conv_output_size(n, k, stride, padding, dilation)
+    # BEGIN SOLUTION
     rows = torch.arange(n_out)[:, None].expand(n_out, k)
     cols = rows * stride + torch.arange(k)[None, :] * dilation - padding  # (L_out, k) input index of each tap
     inside = (cols >= 0) & (cols < n)
     matrix = w.new_zeros(n_out, n)
     matrix[rows[inside], cols[inside]] = w.expand(n_out, k)[inside]
     return matrix
+    # END SOLUTION
+    # RELEASE: basis = torch.eye(n, dtype=w.dtype)[:, None]  # column j of M is the output for the j-th unit signal
+    # RELEASE: return torch.nn.functional.conv1d(basis, w[None, None], stride=stride, padding=padding,
+    # RELEASE:                                   dilation=dilation)[:, 0].T
 
 
 def circulant_matrix(w: torch.Tensor, n: int) -> torch.Tensor:
@@ -149,14 +190,18 @@ def circulant_matrix(w: torch.Tensor, n: int) -> torch.Tensor:
     k = w.shape[0]
     if k > n:
         raise ValueError(f"a circulant matrix needs k <= n, got k={k}, n={n}")
+    # BEGIN SOLUTION
     first_row = torch.cat([w, w.new_zeros(n - k)])
     return torch.stack([torch.roll(first_row, i) for i in range(n)])
+    # END SOLUTION
+    # RELEASE: ring = torch.nn.functional.pad(torch.eye(n, dtype=w.dtype)[:, None], (0, k - 1), mode="circular")
+    # RELEASE: return torch.nn.functional.conv1d(ring, w[None, None])[:, 0].T  # column j: the ring's j-th unit signal
 
 
 def never_read(n: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> list[int]:
     """Input indices (0 .. n-1) that no window reads: after the last whole window, and, when
     dilation and stride skip the same cells, gaps inside. Window p, tap r reads index
     p*stride + r*dilation - padding."""
-    n_out = (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
-    read = {p * stride + r * dilation - padding for p in range(max(n_out, 0)) for r in range(k)}
+    n_out = conv_output_size(n, k, stride, padding, dilation)
+    read = {p * stride + r * dilation - padding for p in range(n_out) for r in range(k)}
     return [i for i in range(n) if i not in read]

@@ -128,13 +128,47 @@ def receptive_field(layers) -> tuple[int, int, int]:
 
 
 def layer_receptive_fields(layers) -> list[tuple[int, int, int]]:
-    """(size, jump, start) after each layer in turn, by the recurrence in the module docstring."""
+    """(size, jump, start) after each layer in turn, by the recurrence in the module docstring.
+
+    (Exercise 05's receptive_field: in the student copy this runs yours once written, and until
+    then measures each field through all-ones convolutions instead of computing it.)
+    """
+    # BEGIN SOLUTION
     size, jump, start = 1, 1, 0
     fields = []
     for kernel, stride, padding, dilation in layers:
         size, jump, start = size + dilation * (kernel - 1) * jump, jump * stride, start - padding * jump
         fields.append((size, jump, start))
     return fields
+    # END SOLUTION
+    # RELEASE: from course.exercises.ex05_deep_conv_nets import receptive_field as yours
+    # RELEASE: from course.runtime.yours import yours_or_torch
+    # RELEASE: return [yours_or_torch(yours, _measured_field, layers[:depth]) for depth in range(1, len(layers) + 1)]
+
+
+# BEGIN SOLUTION
+# END SOLUTION
+# RELEASE: def _measured_field(layers, length: int = 256) -> tuple[int, int, int]:
+# RELEASE:     """(size, jump, start) read off the gradients of two neighbouring units of a 1-D all-ones stack."""
+# RELEASE:     x = torch.zeros(1, 1, length, dtype=torch.float64, requires_grad=True)
+# RELEASE:     y = x
+# RELEASE:     for kernel, stride, padding, dilation in layers:
+# RELEASE:         if y.shape[-1] + 2 * padding <= dilation * (kernel - 1) + 1:  # too short to measure here
+# RELEASE:             return _measured_field(layers, 2 * length)
+# RELEASE:         ones = torch.ones(1, 1, kernel, dtype=torch.float64)
+# RELEASE:         y = F.conv1d(y, ones, stride=stride, padding=padding, dilation=dilation)
+# RELEASE:     if y.shape[-1] < 2:  # two neighbouring units are needed for the jump
+# RELEASE:         return _measured_field(layers, 2 * length)
+# RELEASE:     unit = (y.shape[-1] - 1) // 2
+# RELEASE:     spans = []
+# RELEASE:     for i in (unit, unit + 1):
+# RELEASE:         reached = torch.autograd.grad(y[0, 0, i], x, retain_graph=True)[0][0, 0].nonzero()[:, 0]
+# RELEASE:         spans.append((int(reached.min()), int(reached.max())))
+# RELEASE:     if spans[0][0] == 0 or spans[1][1] == length - 1:  # a field cut off by the ends of the input
+# RELEASE:         return _measured_field(layers, 2 * length)
+# RELEASE:     (first, last), (next_first, _) = spans
+# RELEASE:     jump = next_first - first
+# RELEASE:     return last - first + 1, jump, first - unit * jump
 
 
 def _single(value) -> int:

@@ -49,8 +49,10 @@ def layer_parameters(net: nn.Sequential) -> tuple[list[torch.Tensor], list[torch
 def affine_relu_steps(points: torch.Tensor, weights, biases) -> list[torch.Tensor]:
     """Every intermediate point set: [affine 1, ReLU 1, ..., affine L-1, ReLU L-1, affine L].
 
-    The last layer is the output layer: an affine map with no ReLU after it.
+    The last layer is the output layer: an affine map with no ReLU after it. (Exercise 01's
+    layer_steps: in the student copy this runs yours once written, torch.nn.functional's until then.)
     """
+    # BEGIN SOLUTION
     steps, current = [], points
     for layer, (weight, bias) in enumerate(zip(weights, biases), start=1):
         current = current @ weight.T + bias
@@ -59,6 +61,21 @@ def affine_relu_steps(points: torch.Tensor, weights, biases) -> list[torch.Tenso
             current = torch.relu(current)
             steps.append(current)
     return steps
+    # END SOLUTION
+    # RELEASE: from course.exercises.ex01_folding_space import layer_steps as yours
+    # RELEASE: from course.runtime.yours import yours_or_torch
+    # RELEASE: return yours_or_torch(yours, _torch_steps, points, weights, biases)
+
+
+# BEGIN SOLUTION
+# END SOLUTION
+# RELEASE: def _torch_steps(points, weights, biases):
+# RELEASE:     """affine_relu_steps by torch.nn.functional's linear and relu (the student copy's stand-in)."""
+# RELEASE:     linear, relu = torch.nn.functional.linear, torch.nn.functional.relu
+# RELEASE:     affine = [linear(points, weights[0], biases[0])]
+# RELEASE:     for weight, bias in zip(weights[1:], biases[1:]):
+# RELEASE:         affine.append(linear(relu(affine[-1]), weight, bias))
+# RELEASE:     return [step for a in affine[:-1] for step in (a, relu(a))] + affine[-1:]
 
 
 def step_names(n_layers: int) -> list[str]:
@@ -105,7 +122,12 @@ def flatness(points: torch.Tensor) -> float:
 def relu_landing(points: torch.Tensor) -> torch.Tensor:
     """(N,) long: where ReLU puts each 2-D point: 0 inside the open positive quadrant,
     1 on an axis (exactly one coordinate zero), 2 on the origin."""
+    # BEGIN SOLUTION
     return (torch.relu(points) == 0).sum(dim=1)
+    # END SOLUTION
+    # RELEASE: from course.exercises.ex01_folding_space import relu_landing as yours
+    # RELEASE: from course.runtime.yours import yours_or_torch
+    # RELEASE: return yours_or_torch(yours, lambda p: torch.count_nonzero(torch.nn.functional.relu(p) == 0, dim=1), points)
 
 
 def quadrant(points: torch.Tensor) -> torch.Tensor:

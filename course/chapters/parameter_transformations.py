@@ -116,8 +116,15 @@ def rank_one(u: torch.Tensor) -> torch.Tensor:
 # ---- weight sharing ----------------------------------------------------------------------------
 
 def share(u: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """H for weight sharing: w[i] = u[index[i]], with w of index's shape (differentiable in u)."""
+    """H for weight sharing: w[i] = u[index[i]], with w of index's shape (differentiable in u).
+
+    This, sum_tied_gradients and target_forward answer exercise 02: in the student copy they run
+    torch's take, autograd and functional.linear instead.
+    """
+    # BEGIN SOLUTION
     return u[index]
+    # END SOLUTION
+    # RELEASE: return torch.take(u, index)
 
 
 def sharing_matrix(index: torch.Tensor, n: int, dtype=torch.float64) -> torch.Tensor:
@@ -130,7 +137,11 @@ def sharing_matrix(index: torch.Tensor, n: int, dtype=torch.float64) -> torch.Te
 
 def sum_tied_gradients(grad_w: torch.Tensor, index: torch.Tensor, n: int) -> torch.Tensor:
     """dC/du by hand: for each u[j], the sum of dC/dw over the copies of u[j]; shape (n,)."""
+    # BEGIN SOLUTION
     return grad_w.new_zeros(n).index_add_(0, index.reshape(-1), grad_w.reshape(-1))
+    # END SOLUTION
+    # RELEASE: u = torch.zeros(n, dtype=grad_w.dtype, requires_grad=True)
+    # RELEASE: return torch.autograd.grad(torch.take(u, index), u, grad_w)[0]  # autograd adds the copies' gradients
 
 
 def circulant_index(n: int) -> torch.Tensor:
@@ -239,10 +250,16 @@ def target_parameter_count(hidden: int, x_dim: int = 1) -> int:
 def target_forward(x: torch.Tensor, theta: torch.Tensor, hidden: int) -> torch.Tensor:
     """G(x, theta) with per-sample weights: x (B, x_dim), theta (B, P) -> (B,)."""
     B, x_dim = x.shape
+    # BEGIN SOLUTION
     V = theta[:, : hidden * x_dim].reshape(B, hidden, x_dim)
     b, r, s = theta[:, hidden * x_dim :].split([hidden, hidden, 1], dim=1)
     activity = torch.tanh(torch.einsum("bjd,bd->bj", V, x) + b)
     return (r * activity).sum(dim=1) + s[:, 0]
+    # END SOLUTION
+    # RELEASE: V, b, r, s = theta.split([hidden * x_dim, hidden, hidden, 1], dim=1)
+    # RELEASE: linear = torch.nn.functional.linear
+    # RELEASE: one = lambda x, V, b, r, s: linear(torch.tanh(linear(x, V.reshape(hidden, x_dim), b)), r[None], s)  # noqa: E731
+    # RELEASE: return torch.func.vmap(one)(x, V, b, r, s)[:, 0]
 
 
 class HyperNetwork(nn.Module):

@@ -14,8 +14,9 @@ Layers 1 .. L-1 are hidden: a ReLU follows their affine map. Layer L is the outp
 layer: no ReLU after it.
 
 The rule: build the results from ordinary tensor operations (matmul, arithmetic,
-comparisons, torch.relu or clamp, sum, any, all, ...). The lesson's own `course.chapters.folding_space`
-functions are switched off while your code is graded.
+comparisons, torch.relu or clamp, sum, any, all, ...). The lesson's own
+`course.chapters.folding_space` functions and `torch.nn.functional.linear` and `relu` (the
+tests compute the expected values with them) are switched off while your code is graded.
 
 Check your work with `python -m course grade ex01`.
 """

@@ -8,8 +8,9 @@ Each docstring is the full specification.
 
 The rule: build every result from ordinary tensor operations (indexing, arithmetic, sum,
 index_add, matmul, einsum, tanh, reshape, zeros, ...). The course's own versions
-(`course.chapters.parameter_transformations`, `course.chapters.parameter_transformations`) are switched off while your code is graded.
-Autograd is allowed but not needed: the tests compare your results with what autograd finds.
+(`course.chapters.parameter_transformations`) are switched off while your code is graded, and
+so are autograd (`torch.autograd.grad`, `Tensor.backward`), `torch.take` and
+`torch.nn.functional.linear`: the tests compute the expected values with them.
 
 Check your work with `python -m course grade ex02`.
 """

@@ -9,8 +9,8 @@ The rule: build every result from ordinary tensor operations (indexing, slicing,
 arithmetic, sum, max, matmul, einsum, stack, zeros, ...). Torch's convolution and
 unfolding functions (`torch.nn.functional.conv1d`, `conv2d`, `unfold`, `Tensor.unfold`,
 ...), autograd (`torch.autograd.grad`, `Tensor.backward`) and the course's own
-`course.chapters.motif_detection` and `course.chapters.motif_detection` are switched off while your code is graded:
-calling them fails the test. The tests compare your results with those same functions.
+`course.chapters.motif_detection` are switched off while your code is graded: calling them
+fails the test. The tests compare your results with those same functions.
 
 Check your work with `python -m course grade ex03`.
 """

@@ -8,7 +8,8 @@ is the full specification.
 The rule: build the pooling results from ordinary tensor operations (slicing, padding by
 hand, arithmetic, max, mean, sqrt, stack, reshape, Tensor.unfold, ...). Torch's own
 pooling functions (`torch.nn.functional.max_pool2d`, `avg_pool2d`, `lp_pool2d`, the
-adaptive ones, `torch.max_pool2d`, `nn.MaxPool2d`, ...) and the course's
+adaptive ones, `torch.max_pool2d`, `nn.MaxPool2d`, ...), its convolutions (`F.conv1d`,
+`F.conv2d`, ...: the receptive-field tests measure fields with them) and the course's
 `course.chapters.deep_conv_nets` are switched off while your code is graded: calling them fails
 the test. The tests compare your results with those same functions.
 

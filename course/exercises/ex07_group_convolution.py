@@ -5,9 +5,10 @@ Conventions (DESIGN.md, "Group conventions"): the p4 element r (0..3) acts on an
 is "flip m times, then rotate r times", the flip being `torch.flip(x, dims=(-1,))`.
 
 torch.rot90, torch.flip, torch.roll, stack, cat, reshape and indexing are all allowed. The
-course's own group convolutions (`kernels.p4_lift` and friends, `kernels.group_reference`) and
-the actions in `kernels.groups` are switched off while your code is graded; the tests compare
-with them.
+course's own group convolutions (`kernels.p4_lift` and friends, `kernels.group_reference`), the
+actions in `kernels.groups` and `torch.nn.functional.max_pool3d` are switched off while your
+code is graded. The tests check each bank by the layer it makes: F.conv2d with your bank
+against the same layer computed by turning the input instead of the filter.
 
 Check your work with `python -m course grade ex07`.
 """
