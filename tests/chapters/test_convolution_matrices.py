@@ -23,7 +23,7 @@ def test_circulant_matrix_is_correlation_on_a_ring():
 
 
 def test_no_window_fits_and_kernel_longer_than_ring_raise():
-    with pytest.raises(ValueError, match="no window fits|dilated kernel spans"):
+    with pytest.raises(ValueError, match="dilated kernel spans"):
         correlation_matrix(torch.ones(5), 3)
     with pytest.raises(ValueError, match="k <= n"):
         circulant_matrix(torch.ones(5), 3)
