@@ -62,7 +62,7 @@ def reference_turn_all(w, degrees):
 NAMED_KERNEL = torch.arange(9.0, dtype=torch.float64).reshape(3, 3)  # every entry different
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 @pytest.mark.parametrize("degrees", [0.0, 90.0, 180.0, 270.0, -90.0, 450.0])
 def test_rotate_kernel_quarter_turns_are_rot90(degrees):
     for w in (NAMED_KERNEL, randn(2, 3, 5, 5, seed=int(degrees) % 7)):
@@ -70,7 +70,7 @@ def test_rotate_kernel_quarter_turns_are_rot90(degrees):
         torch.testing.assert_close(ex08.rotate_kernel(w, degrees), expected, rtol=0, atol=1e-12)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.parametrize("degrees, shape", [(45.0, (3, 3)), (30.0, (2, 5, 5)), (-20.0, (3, 2, 3, 3)),
                                             (137.0, (1, 7, 7)), (200.0, (4, 4))])
 def test_rotate_kernel_bilinear_between_quarter_turns(degrees, shape):

@@ -1,8 +1,6 @@
 """Mistake: best_rotated_match compares the unit with itself too, so angle 0 and the unit itself always win."""
 import math
 
-import torch
-
 from course.exercises.ex08_natural_equivariance import *  # noqa: F401,F403  (the correct solutions)
 
 BROKEN = "best_rotated_match"
