@@ -21,7 +21,8 @@ from course.figures.folding_space import (plot_chevron_data, plot_collapse_per_l
 from course.runtime.lesson import Lesson
 
 lesson = Lesson.start("01_folding_space", fast=fast)
-LECTURE = "NYU lecture 'Visualization of neural networks'"
+LECTURE = ("NYU lecture 'Visualization of neural networks, parameter transformation and fundamental concepts "
+           "of convolution'")
 
 POINTS, TARGET = 256, 0.97  # "reached the target": training accuracy >= TARGET
 TRAINING = dict(epochs=40, lr=0.03, batch_size=64)  # Adam, the same for every net
