@@ -42,6 +42,7 @@ import torch.nn.functional as F
 
 import kernels
 from course.analysis.hue_rotation import rotate_hue
+from course.data.shapes import Shapes
 from course.runtime.cpp_extension import cpp_extension_built
 from kernels import bench
 
@@ -182,6 +183,95 @@ def upright_mask(angles: torch.Tensor, half_width_degrees: float = 22.5) -> torc
     """
     degrees = torch.rad2deg(angles) % 180.0
     return (degrees < half_width_degrees) | (degrees >= 180.0 - half_width_degrees)
+
+
+def upright_test_images(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images, labels) of the upright shapes among n test shapes (about a quarter of them)."""
+    test = Shapes("test", n=n, seed=seed)
+    keep = upright_mask(test.angles)
+    return test.images[keep], test.labels[keep]
+
+
+def prediction_change_angle(logits: torch.Tensor, angles) -> float | None:
+    """The first angle at which the predicted class differs from the one at angles[0] (None: never)."""
+    guesses = logits.argmax(dim=1)
+    changed = torch.nonzero(guesses != guesses[0]).flatten()
+    return float(angles[changed[0]]) if len(changed) else None
+
+
+def first_change_angles(guesses: torch.Tensor, angles) -> torch.Tensor:
+    """(N,) for predictions (len(angles), N): the first angle where each image's class differs from
+    its class at angles[0]; NaN for an image whose class never changes."""
+    changed = guesses != guesses[0]
+    first = torch.as_tensor(angles, dtype=torch.float32)[changed.float().argmax(dim=0)]
+    return torch.where(changed.any(dim=0), first, torch.tensor(float("nan")))
+
+
+@torch.no_grad()
+def first_correct(models, images: torch.Tensor, labels: torch.Tensor, label: int) -> int:
+    """Index of the first image of class `label` that every model classifies correctly (ValueError if none)."""
+    for index in torch.nonzero(labels == label).flatten().tolist():
+        if all(model.eval()(images[index:index + 1]).argmax().item() == label for model in models):
+            return index
+    raise ValueError(f"no image of class {label} is classified correctly by every model")
+
+
+@torch.no_grad()
+def predictions_by_angle(model: nn.Module, images: torch.Tensor, angles) -> torch.Tensor:
+    """(len(angles), N) the class the model predicts for each image turned by each angle (rot90 at 90° multiples)."""
+    model.eval()
+    return torch.stack([model(rotate_images(images, float(a))).argmax(dim=1) for a in angles])
+
+
+# ---- equivariance laws, checked numerically -----------------------------------------------------
+
+def _max_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return (a - b).abs().max().item()
+
+
+def shift_and_turn_errors(seed: int) -> dict:
+    """A 3×3 conv with circular padding: {"shift": |conv(shift x) - shift(conv x)|, "turn": the same for rot90}.
+
+    The first is float32 rounding at most (convolution commutes with shifts); the second is not
+    small, because a rot90 of the input does not rot90 the output of a fixed filter."""
+    g = torch.Generator().manual_seed(seed)
+    x, w = torch.randn(2, 3, 16, 16, generator=g), torch.randn(4, 3, 3, 3, generator=g)
+
+    def conv(image):
+        return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="circular"), w)
+
+    def shift(image):
+        return torch.roll(image, shifts=(3, -5), dims=(-2, -1))
+
+    def turn(image):
+        return torch.rot90(image, 1, (-2, -1))
+
+    return {"shift": _max_error(conv(shift(x)), shift(conv(x))), "turn": _max_error(conv(turn(x)), turn(conv(x)))}
+
+
+def group_law_errors(group, x: torch.Tensor) -> dict:
+    """How far the group's table is from what its elements do to an image x (exactly 0 when it is right).
+
+    {"table": max over all pairs g, h of |g·(h·x) - (gh)·x|, "inverse": max over g of |g⁻¹·(g·x) - x|}."""
+    act = group.act_on_image
+    table = max(_max_error(act(act(x, h), g), act(x, int(group.table[g, h]))) for g in group.elements
+                for h in group.elements)
+    inverse = max(_max_error(act(act(x, g), group.inverse(g)), x) for g in group.elements)
+    return {"table": table, "inverse": inverse}
+
+
+def layer_equivariance_errors(group, lift, conv, x: torch.Tensor, generator: torch.Generator) -> dict:
+    """{"lift": max over u of |lift(u·x) - u·lift(x)|, "conv": the same for a group conv}, random weights.
+
+    The weights are scaled so outputs are about unit size, which makes 1e-5 a fair float32 bound."""
+    wl = torch.randn(4, x.shape[1], 3, 3, generator=generator) / (9 * x.shape[1]) ** 0.5
+    wg = torch.randn(5, 4, group.order, 3, 3, generator=generator) / (36 * group.order) ** 0.5
+    f = lift(x, wl, padding=1)
+    lifted = max(_max_error(lift(group.act_on_image(x, u), wl, padding=1), group.act_on_feature_map(f, u))
+                 for u in group.elements)
+    convolved = max(_max_error(conv(group.act_on_feature_map(f, u), wg, padding=1),
+                               group.act_on_feature_map(conv(f, wg, padding=1), u)) for u in group.elements)
+    return {"lift": lifted, "conv": convolved}
 
 
 # ---- hue as a group ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Figures for lesson 07 (group convolution): filter banks, rotating feature maps, logits vs angle."""
+"""Figures for lesson 07 (group convolution): filter banks, rotating feature maps, accuracy and logits vs angle."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -52,11 +52,18 @@ def plot_rotating_feature_maps(image, rotated_image, maps, rotated_maps):
     return fig
 
 
-def plot_logits_vs_angle(angles, gcnn_logits, cnn_logits, classes, true_class: str = ""):
-    """Logits of both models as the input turns through 360°; dashed lines at multiples of 90°."""
+def plot_logits_vs_angle(angles, gcnn_logits, cnn_logits, classes, true_class: str = "", change_angles=(None, None)):
+    """Logits of both models as the input turns through 360°; dashed lines at multiples of 90°.
+
+    change_angles: (G-CNN, CNN) first angle where the predicted class changes, marked with a dotted line."""
     fig, axes = plt.subplots(1, 2, figsize=(14, 6), layout="constrained")
-    for ax, logits, name in ((axes[0], gcnn_logits, "p4 G-CNN"), (axes[1], cnn_logits, "plain CNN")):
+    for ax, logits, name, change in ((axes[0], gcnn_logits, "p4 G-CNN", change_angles[0]),
+                                     (axes[1], cnn_logits, "plain CNN", change_angles[1])):
         logits = np.asarray(logits)
+        if change is not None:
+            ax.axvline(change, color="black", ls=":", lw=2)
+            ax.annotate(f"another class wins\nfrom {change:.0f}°", (change, 0.02), xycoords=("data", "axes fraction"),
+                        xytext=(6, 0), textcoords="offset points", fontsize=11)
         for c, label in enumerate(classes):
             ax.plot(angles, logits[:, c], color=CLASS_COLOURS[c], lw=2, label=label)
         for a in (0, 90, 180, 270, 360):
@@ -64,11 +71,12 @@ def plot_logits_vs_angle(angles, gcnn_logits, cnn_logits, classes, true_class: s
         ax.set_xticks([0, 90, 180, 270, 360])
         ax.set_xlabel("rotation of the input (degrees)")
         ax.set_ylabel("logit")
-        ax.set_title(name)
+        ax.set_title(name + ("" if change is not None else ": the predicted class never changes"))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, title="class", loc="outside lower center", ncol=len(classes))
     shown = f"one test {true_class}" if true_class else "one test image"
-    fig.suptitle(f"Logits as {shown} turns: the G-CNN repeats exactly every 90°, the CNN does not")
+    fig.suptitle(f"Logits as {shown} turns: the G-CNN repeats exactly every 90° and moves in between; "
+                 f"the CNN does not repeat")
     return fig
 
 
@@ -87,5 +95,21 @@ def plot_rotation_accuracies(accuracies: dict):
     ax.set_ylabel("test accuracy")
     ax.set_xlabel("test images")
     ax.legend(loc="lower left")
-    ax.set_title("Trained on upright shapes only, tested on rotated ones")
+    ax.set_title("Both trained to convergence on upright shapes only, tested on turned ones")
+    return fig
+
+
+def plot_accuracy_by_angle(angles, accuracies: dict):
+    """Test accuracy against the angle the test images are turned by, one line per model; 90° multiples dashed."""
+    fig, ax = plt.subplots(figsize=(11, 5))
+    for (model, values), colour in zip(accuracies.items(), (PALETTE["class0"], PALETTE["class1"])):
+        ax.plot(angles, np.asarray(values), color=colour, lw=2.5, marker="o", ms=4, label=model)
+    for a in (0, 90, 180, 270, 360):
+        ax.axvline(a, color=PALETTE["reference"], ls="--", lw=1)
+    ax.set_xticks([0, 45, 90, 135, 180, 225, 270, 315, 360])
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("angle the upright test images are turned by (degrees)")
+    ax.set_ylabel("test accuracy")
+    ax.legend(loc="lower left")
+    ax.set_title("Accuracy as the test images turn: exact at 90° multiples for the G-CNN, lower in between for both")
     return fig

@@ -4,26 +4,30 @@ Each model module declares its architecture and, beside it, its recipes and the 
 trains them. This module imports those modules explicitly (no module named in a string), so the
 imports run one way only:
 
-    recipes.py (the Recipe record)  <-  small_nets, focus_net, oriented_net, banding_net  <-  registry
+    recipes.py (the Recipe record)  <-  small_nets, focus_net, oriented_net, banding_net, upright_nets
+                                    <-  registry
 
 A new model: write its module with `recipes()`, then add it to ARCHITECTURES and RECIPE_MODULES.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from torch import nn
 
-from course.models import banding_net, focus_net, oriented_net, small_nets
+from course.models import banding_net, focus_net, oriented_net, small_nets, upright_nets
 from course.models.checkpoints import CheckpointError, checked_checkpoint, load_weights
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {  # classes, or functions that build one
     **small_nets.ARCHITECTURES,
     "focus_net": focus_net.FocusNet,
     "oriented_net": oriented_net.OrientedNet,
     "banding_net": banding_net.BandingNet,
+    **upright_nets.ARCHITECTURES,
 }
-RECIPE_MODULES = (small_nets, focus_net, banding_net, oriented_net)  # in the order `train --list` shows them
+# in the order `train --list` shows them
+RECIPE_MODULES = (small_nets, focus_net, banding_net, oriented_net, upright_nets)
 RECIPES = {recipe.name: recipe for module in RECIPE_MODULES for recipe in module.recipes()}
 
 
