@@ -8,8 +8,9 @@ Angles are degrees, counter-clockwise as seen on screen: x points right, y point
 row index grows downwards. A k×k kernel turns about its centre c = (k - 1) / 2; the tap in row
 i, column j sits at x = j - c, y = c - i.
 
-Only torch is needed (torch.nn.functional.grid_sample is allowed). The course's own family
-tools (`course.analysis.families`) are switched off while your code is graded.
+Only torch is needed (torch.nn.functional.grid_sample is allowed). The tests pass float64
+tensors and expect float64 accuracy: compute in the inputs' dtype, not in float32. The
+course's own family tools (`course.analysis.families`) are switched off while your code is graded.
 
 Check your work with `python -m course grade ex08`.
 """
