@@ -1,4 +1,4 @@
-"""`python -m course`: list | run | notebook | present | gallery | grade | release | doctor | train.
+"""`python -m course`: list | run | notebook | present | gallery | grade | release | autograder | doctor | train.
 
 Every mistake in the command line (an unknown lesson or exercise, a missing submission
 folder, an unwritable --out) prints one line saying what is wrong and what is valid,
@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     release = commands.add_parser("release", help="write the student copy (solutions removed)")
     release.add_argument("--out", type=Path, required=True)
     release.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    bundle = commands.add_parser("autograder", help="write a Gradescope autograder (autograder.zip and its folder), no solutions in it")
+    bundle.add_argument("--out", type=Path, required=True, help="folder for autograder/ and autograder.zip")
+    bundle.add_argument("--force", action="store_true", help="replace an autograder/ or autograder.zip already in --out")
     commands.add_parser("doctor", help="versions, compilers, CUDA, and a Triton canary kernel")
     train = commands.add_parser("train", help="retrain a shipped model from scratch and compare with its checkpoint")
     train.add_argument("model", nargs="?", help="a shipped model's name, a family such as 'banding' (every model named banding_*), or 'all' (see --list)")
@@ -242,6 +245,21 @@ def command_grade(args) -> int:
     return status
 
 
+def command_autograder(args) -> int:
+    from course.grading.autograder import autograder
+    from course.grading.release import ReleaseError
+
+    try:
+        folder, archive = autograder(args.out, force=args.force)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    except (ReleaseError, OSError) as error:
+        print(f"autograder failed: {error}", file=sys.stderr)
+        return 2
+    print(f"Gradescope autograder written to {archive} (the same files in {folder}/); it holds no solution")
+    return 0
+
+
 def command_release(args) -> int:
     from course.grading.release import ReleaseError, release
 
@@ -274,7 +292,7 @@ def command_train(args) -> int:
 
 COMMANDS = {"list": command_list, "run": command_run, "notebook": command_notebook, "present": command_present,
             "gallery": command_gallery, "grade": command_grade,
-            "release": command_release, "doctor": command_doctor, "train": command_train}
+            "release": command_release, "autograder": command_autograder, "doctor": command_doctor, "train": command_train}
 
 
 def main(argv=None) -> int:

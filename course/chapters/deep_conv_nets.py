@@ -124,7 +124,12 @@ def shift_sensitivity(responses_by_offset: torch.Tensor, offsets, max_shift: flo
 
 def receptive_field(layers) -> tuple[int, int, int]:
     """(size, jump, start) of a unit after `layers`, a list of (kernel, stride, padding, dilation)."""
+    # BEGIN SOLUTION
     return layer_receptive_fields(layers)[-1] if layers else (1, 1, 0)
+    # END SOLUTION
+    # RELEASE: from course.exercises.ex05_deep_conv_nets import receptive_field as yours
+    # RELEASE: from course.runtime.yours import yours_or_torch
+    # RELEASE: return yours_or_torch(yours, _measured_field, layers)
 
 
 def layer_receptive_fields(layers) -> list[tuple[int, int, int]]:
