@@ -16,7 +16,6 @@ import torch.nn.functional as F
 
 from course.chapters.convolution import (circulant_matrix, conv_output_size, convolve1d, correlation_matrix,
                                          cross_correlate1d, cross_correlate2d, never_read, unfold2d)
-from course.chapters.parameter_transformations import circulant_index, share, tied_problem
 from course.data.toy_signals import piecewise_signal, shapes_image
 from course.figures.convolution import (plot_conv_as_matrix, plot_convolution_vs_correlation, plot_edge_filters,
                                         plot_im2col, plot_never_read, plot_sliding_window,
@@ -98,9 +97,12 @@ ring = circulant_matrix(w, len(x))
 matrix_error = max(max_error(correlation_matrix(w, len(x), *spd) @ x, cross_correlate1d(x, w, *spd))
                    for spd in settings)
 on_a_ring = F.conv1d(F.pad(x[None, None], (0, len(w) - 1), mode="circular"), w[None, None])[0, 0]
-tied = tied_problem(n=4, samples=32, seed=lesson.seed)  # lesson 02's regression with its circulant layer
-tied_layer = share(tied.u, circulant_index(4))
-tied_as_conv = F.conv1d(F.pad(tied.x[:, None], (0, 3), mode="circular"), tied.u[None, None])[:, 0]
+generator = torch.Generator().manual_seed(lesson.seed)
+u = torch.randn(4, generator=generator, dtype=torch.float64)  # 4 parameters, as in lesson 02
+inputs = torch.randn(32, 4, generator=generator, dtype=torch.float64)
+position = torch.arange(4)
+tied_layer = u[(position[None, :] - position[:, None]) % 4]  # lesson 02's tied layer: W[r, c] = u[(c - r) mod 4]
+tied_as_conv = F.conv1d(F.pad(inputs[:, None], (0, 3), mode="circular"), u[None, None])[:, 0]
 small = torch.tensor([1.0, 2.0, -1.0], dtype=torch.float64)
 taps = torch.arange(len(small), dtype=torch.float64) + 1  # entry = tap + 1, so zeros mark "no tap"
 lesson.show(plot_conv_as_matrix(small, (correlation_matrix(taps, 10) - 1).long(), (circulant_matrix(taps, 8) - 1).long()),
@@ -112,10 +114,10 @@ lesson.report("toeplitz_vs_cross_correlate1d", matrix_error,
               "M x vs cross_correlate1d(x, w), 4 stride/padding/dilation settings", bound=1e-10, kind="tool")
 lesson.report("circulant_vs_circular_conv1d", max_error(ring @ x, on_a_ring),
               "C x vs F.conv1d on the signal padded circularly (a ring)", bound=1e-10, kind="tool")
-lesson.report("lesson02_layer_is_circulant", max_error(tied_layer, circulant_matrix(tied.u, 4)),
+lesson.report("lesson02_layer_is_circulant", max_error(tied_layer, circulant_matrix(u, 4)),
               "lesson 02's tied 4x4 layer == the circulant matrix of its 4 parameters", bound=0, kind="tool")
-lesson.report("lesson02_layer_is_circular_conv", max_error(tied.x @ tied_layer.T, tied_as_conv),
-              "lesson 02's layer on its 32 inputs == circular cross-correlation with u", bound=1e-12, kind="tool")
+lesson.report("lesson02_layer_is_circular_conv", max_error(inputs @ tied_layer.T, tied_as_conv),
+              "lesson 02's layer on 32 inputs == circular cross-correlation with u", bound=1e-12, kind="tool")
 
 # %% [markdown]
 # ## In two dimensions: edge detectors
