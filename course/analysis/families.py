@@ -5,8 +5,10 @@ Angles are degrees, counter-clockwise as seen on screen (x right, y up; row inde
 From weights: turn one unit's k×k weights by every angle (bilinear interpolation inside the
 kernel's disc) and keep the angle where they best match another unit's weights (cosine).
 Mirror = flip left-right, then turn; hue = rotate the colours about the grey axis (120° is
-the R→G→B cycle). Units that match above a threshold are joined into families, each member
-with its offset from the family's first unit.
+the R→G→B cycle). A family is a set of units in which every member matches every other one
+above a threshold, with angles that add up; each member has its offset from the family's
+first unit. Units that look alike at every angle (spots, flat colour) match everything about
+equally: `transform_selectivity` measures how much a kernel changes when it turns.
 
 From responses: compare orientation tuning curves up to a circular shift (`tuning_offsets`),
 and the *rotation test*: rotate the images that excite one member by another member's offset
@@ -84,59 +86,106 @@ def match_matrix(weights: torch.Tensor, transform: str = "rotation", step: float
     return cosine, offset
 
 
+def transform_selectivity(weights: torch.Tensor, transform: str = "rotation", step: float = 10.0) -> torch.Tensor:
+    """(U, C, k, k) -> (U,): the share of each kernel that changes under a transformation, in [0, 1].
+
+    1 - the mean over t = 0°, step, ..., 360° of cos(w, T_t(w)), where T_t turns the kernel
+    ("rotation", within its disc) or turns its colours about the grey axis ("hue"). The mean is
+    the share of the kernel that every T_t leaves alone: its round part for rotation, its grey
+    part for hue. A spot or a flat patch looks the same at every angle and scores near 0 for
+    rotation, an edge near 1; a grey kernel scores near 0 for hue. Such a unit matches every
+    transformed copy of a similar unit about equally well, so it is no evidence of a family
+    (lesson 08 leaves units below 0.5 out of that kind of family)."""
+    offsets = torch.arange(0.0, 360.0, step)
+    mask = disc_mask(weights.shape[-1]) if transform == "rotation" else torch.ones(weights.shape[-2:], dtype=torch.bool)
+    scores = []
+    for w in weights:
+        copies = (transformed_copies(w, transform, offsets) * mask).flatten(1)
+        target = (w * mask).flatten()
+        cosine = copies @ target / (copies.norm(dim=1) * target.norm()).clamp_min(1e-12)
+        scores.append((1 - cosine.mean()).clamp(0, 1))
+    return torch.stack(scores)
+
+
 def find_families(weights: torch.Tensor, transform: str = "rotation", threshold: float = 0.9,
-                  min_size: int = 2, step: float = 1.0, units=None) -> list[dict]:
+                  min_size: int = 2, step: float = 1.0, units=None, tolerance_deg: float | None = None) -> list[dict]:
     """Groups of units that are `transform`ed copies of one another, from their weights.
 
-    Two units are joined when the best-matching transformation maps one onto the other with
-    cosine >= threshold; families are the connected groups of at least min_size. For
-    "reflection" a pair only counts when no plain rotation explains it as well. Each family:
-    {"units": [...] ascending, "offsets": degrees from the first unit to each member (for
-    "reflection": the turn after mirroring the first unit; its own entry is 0), "cosine": the
-    weakest link used}. units: the unit numbers of the rows (default 0..U-1)."""
+    A family is a set in which EVERY member matches every other one (the best transformation
+    maps each onto the other with cosine >= threshold, both ways) and the angles agree: going
+    from a to b and then from b to c lands where going from a to c does (within tolerance_deg,
+    default max(10°, 3 steps)). Pairs that merely chain (a like b, b like c, a unlike c) do not
+    make a family. Families are grown greedily from the best-matching pair, and a unit belongs
+    to at most one. "reflection" gives pairs only (a mirror image of a mirror image is a plain
+    rotation, so a larger "mirror family" would be a rotation family in disguise), and a pair
+    only counts when no plain rotation explains it as well. Each family: {"units": [...]
+    ascending, "offsets": degrees from the first unit to each member (for "reflection": the
+    turn after mirroring the first unit; its own entry is 0), "cosine": the weakest match
+    between two members}. units: the unit numbers of the rows (default 0..U-1)."""
     units = list(range(len(weights))) if units is None else list(units)
     cosine, offset = match_matrix(weights, transform, step)
-    linked = cosine >= threshold
+    linked = torch.minimum(cosine, cosine.T) >= threshold
     if transform == "reflection":
         linked &= cosine > match_matrix(weights, "rotation", step)[0] + 0.05
-    return _connected_families(linked, cosine, offset, units, min_size, first_offset_zero=transform == "reflection")
+    tolerance = max(10.0, 3 * step) if tolerance_deg is None else tolerance_deg
+    return _agreeing_families(linked, cosine, offset, units, min_size, tolerance,
+                              max_size=2 if transform == "reflection" else None,
+                              first_offset_zero=transform == "reflection")
 
 
 def find_families_from_tuning(curves: torch.Tensor, angles_deg: torch.Tensor, threshold: float = 0.9,
-                              min_size: int = 2, units=None) -> list[dict]:
+                              min_size: int = 2, units=None, tolerance_deg: float | None = None) -> list[dict]:
     """Rotation families from responses: units whose orientation tuning curves (U, A) match up to
-    a circular shift with correlation >= threshold. Same output as `find_families`; the
-    "cosine" entry is the weakest tuning-curve correlation used."""
+    a circular shift with correlation >= threshold, every member with every other, with
+    shifts that add up (as in `find_families`; default tolerance: 1.5 angle steps). Same
+    output as `find_families`; the "cosine" entry is the weakest tuning-curve correlation.
+
+    Beware: any two single-bump curves of similar width match well after a shift, so matching
+    curves are weak evidence on their own (compare with the share of all pairs that match)."""
     units = list(range(len(curves))) if units is None else list(units)
     offset, correlation = tuning_offsets(curves, angles_deg)
-    return _connected_families(correlation >= threshold, correlation, offset, units, min_size)
+    linked = torch.minimum(correlation, correlation.T) >= threshold
+    tolerance = 1.5 * float(angles_deg[1] - angles_deg[0]) if tolerance_deg is None else tolerance_deg
+    return _agreeing_families(linked, correlation, offset, units, min_size, tolerance)
 
 
-def _connected_families(linked, score, offset, units, min_size, first_offset_zero=False) -> list[dict]:
-    """Connected groups of a (U, U) bool link table, each with offsets from its first member."""
+def _agreeing_families(linked, score, offset, units, min_size, tolerance, max_size=None,
+                       first_offset_zero=False) -> list[dict]:
+    """Greedy families of a (U, U) link table: every pair of members linked, offsets that add up.
+
+    Start from the best-scoring linked pair of units not yet in a family; add the unit whose
+    weakest score to the members is highest, while it is linked to all of them and its offsets
+    agree with theirs; repeat until no linked pair is left."""
+    pair_score = torch.minimum(score, score.T).clone()
     linked = linked.clone()
     linked.fill_diagonal_(False)
-    linked |= linked.T.clone()
-    families, seen = [], set()
-    for start in range(len(units)):
-        if start in seen:
-            continue
-        group, frontier = {start}, [start]
-        while frontier:
-            i = frontier.pop()
-            for j in torch.nonzero(linked[i]).flatten().tolist():
-                if j not in group:
-                    group.add(j)
-                    frontier.append(j)
-        seen |= group
-        if len(group) >= min_size:
-            members = sorted(group)
+    linked &= linked.T.clone()
+    free, families = set(range(len(units))), []
+
+    def agrees(members, m):
+        return all(abs(float(angle_difference(offset[i, j] + offset[j, m], offset[i, m]))) <= tolerance
+                   for i in members for j in members if i != j)
+
+    while True:
+        pairs = [(pair_score[i, j].item(), i, j) for i in free for j in free if i < j and linked[i, j]]
+        if not pairs:
+            break
+        _, i, j = max(pairs)
+        members = [i, j]
+        while max_size is None or len(members) < max_size:
+            candidates = [(min(pair_score[m, c].item() for c in members), m) for m in free - set(members)
+                          if all(linked[m, c] for c in members) and agrees(members, m)]
+            if not candidates:
+                break
+            members.append(max(candidates)[1])
+        free -= set(members)
+        if len(members) >= min_size:
+            members.sort()
             ref = members[0]
-            weakest = min(max(score[i, j], score[j, i]).item() for i in members for j in members
-                          if i != j and linked[i, j])
+            weakest = min(pair_score[a, b].item() for a in members for b in members if a != b)
             offsets = [0.0 if m == ref and first_offset_zero else float(offset[ref, m]) for m in members]
             families.append({"units": [units[m] for m in members], "offsets": offsets, "cosine": weakest})
-    return families
+    return sorted(families, key=lambda f: f["units"][0])
 
 
 def angle_difference(a, b) -> torch.Tensor:

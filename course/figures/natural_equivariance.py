@@ -8,9 +8,12 @@ import torch
 from course.runtime.style import DIVERGING, PALETTE
 
 
-def rgb_weights(weights: torch.Tensor) -> np.ndarray:
-    """(U, 3, k, k) first-layer weights -> (U, k, k, 3) colours: grey 0.5 is zero, one shared scale."""
-    scale = weights.abs().max().clamp_min(1e-12)
+def rgb_weights(weights: torch.Tensor, per_unit: bool = False) -> np.ndarray:
+    """(U, 3, k, k) first-layer weights -> (U, k, k, 3) colours: grey 0.5 is zero.
+
+    One shared scale (weak units look faint), or per_unit: each unit scaled to its own largest weight."""
+    scale = weights.abs().amax(dim=(1, 2, 3), keepdim=True) if per_unit else weights.abs().max()
+    scale = scale.clamp_min(1e-12)
     return (0.5 + 0.5 * weights / scale).clamp(0, 1).permute(0, 2, 3, 1).numpy()
 
 

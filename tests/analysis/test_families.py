@@ -6,9 +6,9 @@ import torch
 
 from course.analysis.families import (angle_difference, find_families, find_families_from_tuning, kernel_direction,
                                       relative_orientation_profile, rotate_image, rotated_stimulus_responses,
-                                      rotation_consistency, rotation_test, tuning_offsets)
+                                      rotation_consistency, rotation_test, transform_selectivity, tuning_offsets)
 from course.data.natural_images import natural_images
-from course.models.constructed_families import ConstructedFamilies, planted_truth
+from course.models.constructed_families import SPOT_UNIT, ConstructedFamilies, planted_truth
 
 TRUTH = planted_truth()
 ANGLE_TOLERANCE = 3.0  # degrees: bilinear turning of a 5×5 kernel, searched in 1° steps
@@ -70,9 +70,52 @@ def test_hue_family_is_recovered_as_thirds_of_a_turn_of_colour(conv1):
 
 
 def test_reflection_finds_the_mirror_pair_and_not_the_edges(conv1):
-    # an edge's mirror image is also one of its rotations, so edges must not count as a mirror family
+    # an edge's mirror image is also one of its rotations, so edges must not count as a mirror pair
     families = find_families(conv1, "reflection", threshold=0.9)
     assert [f["units"] for f in families] == [TRUTH["mirror_pair"]["units"]]
+
+
+def test_reflection_gives_pairs_only(conv1):
+    # four mirror images of one hook, turned: mirror-of-mirror is a rotation, so they form two pairs, never a four
+    hook = conv1[TRUTH["mirror_pair"]["units"][0]]
+    flipped = torch.flip(hook, dims=(-1,))
+    weights = torch.stack([hook, flipped, torch.rot90(hook, 1, (-2, -1)), torch.rot90(flipped, 1, (-2, -1))])
+    families = find_families(weights, "reflection", threshold=0.9, step=2.0)
+    assert families and all(len(f["units"]) == 2 for f in families)
+
+
+def test_a_chain_of_matching_pairs_is_not_a_family():
+    # a ~ b and b ~ c after a shift, but a and c do not match: the old connected-groups rule made one family of three
+    angles = torch.arange(0.0, 360.0, 10.0)
+    bump = lambda centre: torch.exp(3 * torch.cos(torch.deg2rad(angles - centre)))  # noqa: E731
+    curves = torch.stack([bump(0.0), bump(0.0) + 0.5 * bump(180.0), bump(0.0) + bump(180.0)])
+    correlation = tuning_offsets(curves, angles)[1]
+    assert correlation[0, 1] > 0.85 and correlation[1, 2] > 0.85 and correlation[0, 2] < 0.5
+    families = find_families_from_tuning(curves, angles, threshold=0.85)
+    assert [f["units"] for f in families] == [[0, 1]]
+
+
+def test_shifts_must_add_up_within_a_family():
+    # three copies of one bump: every pair matches perfectly, and the shifts 0 -> 1 -> 2 add up to 0 -> 2
+    angles = torch.arange(0.0, 360.0, 10.0)
+    curves = torch.stack([torch.exp(2 * torch.cos(torch.deg2rad(angles - shift))) for shift in (0.0, 70.0, 150.0)])
+    families = find_families_from_tuning(curves, angles, threshold=0.95)
+    assert [f["units"] for f in families] == [[0, 1, 2]]
+    assert_angles_close(families[0]["offsets"], [0.0, 70.0, 150.0], tolerance=1e-4)
+
+
+def test_rotation_selectivity_separates_edges_from_the_spot(conv1):
+    selectivity = transform_selectivity(conv1, "rotation")
+    assert selectivity[TRUTH["rotation_family"]["units"]].min() > 0.9  # an edge changes completely as it turns
+    assert selectivity[SPOT_UNIT] < 0.05  # the centre-surround spot looks the same at every angle
+    flat = torch.ones(1, 3, 5, 5)  # a patch of one colour: only the disc's rim loses a little to interpolation
+    assert transform_selectivity(flat, "rotation")[0] < 0.01
+
+
+def test_hue_selectivity_separates_colour_units_from_grey_ones(conv1):
+    selectivity = transform_selectivity(conv1, "hue")
+    assert selectivity[TRUTH["hue_family"]["units"]].min() > 0.5  # a colour edge changes as its colours turn
+    assert selectivity[TRUTH["rotation_family"]["units"]].max() < 1e-5  # grey edges: the grey axis is fixed
 
 
 def test_tuning_offsets_recover_a_shift_of_a_curve():
