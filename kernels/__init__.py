@@ -240,8 +240,20 @@ def _sum_of_no_terms(input, weight, bias, output_shape):
 
 
 def _suggests_channels_last(tensor) -> bool:
-    """As PyTorch's suggest_memory_format: strides of channels-last, and not (also) plainly contiguous."""
-    return tensor.dim() == 4 and not tensor.is_contiguous() and tensor.is_contiguous(memory_format=torch.channels_last)
+    """Whether PyTorch's `suggest_memory_format` says channels-last (c10's is_channels_last_strides_2d).
+
+    The strides must grow in the order C, W, H, N, each at least the extent of the dimensions inside
+    it; an ambiguous case (a size-1 dimension whose stride says nothing) counts as contiguous.
+    """
+    if tensor.dim() != 4 or tensor.stride(1) == 0:
+        return False
+    smallest = 0
+    for d in (1, 3, 2, 0):
+        size, stride = tensor.shape[d], tensor.stride(d)
+        if size == 0 or stride < smallest or (d == 0 and smallest == tensor.stride(1)):
+            return False
+        smallest = stride * size if size > 1 else stride
+    return True
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, backend="auto"):

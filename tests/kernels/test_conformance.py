@@ -300,3 +300,111 @@ def test_unsupported_dtype_is_refused_naming_the_backend(name):
     x = torch.ones(1, 2, 5, 5, dtype=missing[0], device=device_for(name))
     with pytest.raises(TypeError, match=f"backend='{name}'"):
         kernels.conv2d(x, torch.ones(3, 2, 3, 3, dtype=missing[0], device=x.device), backend=name)
+
+
+# --- PyTorch's own conv2d test cases ------------------------------------------------------------------
+# The argument sets PyTorch tests its own conv2d with, written out here (input shape, weight shape,
+# bias?, keyword arguments). Three sources in torch/testing/_internal of the installed torch:
+#   sample_inputs_conv2d (common_methods_invocations.py, the OpInfo of nn.functional.conv2d): each case
+#     batched and unbatched (`test_pytorch_sample_inputs_are_the_installed_ones` checks this table
+#     against that file);
+#   module_inputs_torch_nn_ConvNd with N=2 (common_modules.py, the ModuleInfo of nn.Conv2d):
+#     Conv2d(4, 5, 3) with and without padding="same", on (2, 4, 3, 4) and unbatched (4, 3, 4);
+#   the Conv2d entries of common_nn.py's module tests (strided, padded, dilated, no bias, zero batch,
+#     groups, "valid"/"same" padding, depthwise).
+_SAMPLE_INPUTS_CONV2D = (
+    ((1, 3, 4, 4), (3, 3, 3, 3), True, {"stride": (2, 2), "padding": 2, "groups": 1}),
+    ((2, 4, 8, 8), (2, 2, 3, 3), True, {"stride": (3, 2), "padding": (2, 1), "groups": 2, "dilation": (4, 4)}),
+    ((1, 4, 5, 5), (1, 4, 2, 3), True, {"stride": 2, "padding": 1, "groups": 1, "dilation": (2, 3)}),
+    ((1, 4, 5, 5), (1, 4, 2, 3), True, {"stride": 2, "padding": 1, "groups": 1, "dilation": (2, 3)}),
+    ((1, 2, 4, 3), (4, 2, 3, 4), False, {"stride": 2, "padding": 1, "groups": 1}),
+    ((1, 4, 5, 5), (1, 4, 2, 3), True, {"stride": 2, "padding": "valid"}),
+    ((1, 4, 5, 5), (1, 4, 2, 3), True, {"stride": 1, "padding": "same", "dilation": 3}),
+    ((2, 4, 6, 6), (4, 1, 3, 3), True, {"groups": 4}),
+    ((2, 4, 6, 6), (8, 1, 3, 3), True, {"groups": 4}),
+    ((2, 4, 6, 6), (8, 1, 3, 3), False, {"groups": 4}),
+    ((2, 4, 6, 6), (4, 1, 3, 3), True, {"groups": 4, "stride": (3, 2)}),
+    ((2, 4, 6, 6), (4, 1, 3, 3), True, {"groups": 4, "padding": (1, 1)}),
+    ((2, 4, 5, 5), (4, 1, 2, 2), True, {"groups": 4, "dilation": (2, 2)}),
+    ((2, 4, 6, 5), (6, 2, 3, 2), True, {"groups": 2}),
+    ((1, 4, 5, 5), (3, 4, 3, 3), False, {}),
+)
+PYTORCH_CASES = {
+    **{f"opinfo{i}_{kind}": (x if kind == "batched" else x[1:], w, bias, kwargs)
+       for i, (x, w, bias, kwargs) in enumerate(_SAMPLE_INPUTS_CONV2D) for kind in ("batched", "unbatched")},
+    "module_conv2d": ((2, 4, 3, 4), (5, 4, 3, 3), True, {}),
+    "module_conv2d_no_batch_dim": ((4, 3, 4), (5, 4, 3, 3), True, {}),
+    "module_conv2d_same": ((2, 4, 3, 4), (5, 4, 3, 3), True, {"padding": "same"}),
+    "module_conv2d_same_no_batch_dim": ((4, 3, 4), (5, 4, 3, 3), True, {"padding": "same"}),
+    "nn_conv2d": ((2, 3, 7, 5), (4, 3, 3, 2), True, {}),
+    "nn_conv2d_strided": ((2, 3, 6, 6), (4, 3, 3, 3), True, {"stride": (2, 2)}),
+    "nn_conv2d_padding": ((2, 3, 6, 6), (4, 3, 3, 3), True, {"stride": (2, 2), "padding": (1, 1)}),
+    "nn_conv2d_dilated": ((2, 3, 8, 8), (2, 3, 3, 3), True, {"stride": (2, 2), "padding": (1, 1), "dilation": (2, 2)}),
+    "nn_conv2d_no_bias": ((2, 3, 6, 5), (4, 3, 3, 2), False, {}),
+    "nn_conv2d_zero_batch": ((0, 3, 7, 5), (4, 3, 3, 2), True, {}),
+    "nn_conv2d_groups": ((2, 4, 6, 5), (6, 2, 3, 2), True, {"groups": 2}),
+    "nn_conv2d_pad_valid": ((2, 2, 6, 5), (4, 2, 3, 4), True, {"padding": "valid"}),
+    "nn_conv2d_pad_same": ((2, 2, 6, 5), (4, 2, 3, 4), True, {"padding": "same"}),
+    "nn_conv2d_pad_same_dilated": ((2, 2, 6, 5), (4, 2, 3, 4), True, {"padding": "same", "dilation": 2}),
+    "nn_conv2d_depthwise": ((2, 4, 6, 6), (4, 1, 3, 3), True, {"groups": 4}),
+    "nn_conv2d_depthwise_with_multiplier": ((2, 4, 6, 6), (8, 1, 3, 3), True, {"groups": 4}),
+    "nn_conv2d_depthwise_strided": ((2, 4, 6, 6), (4, 1, 3, 3), True, {"stride": (2, 2), "groups": 4}),
+    "nn_conv2d_depthwise_padded": ((2, 4, 6, 6), (4, 1, 3, 3), True, {"padding": (1, 1), "groups": 4}),
+    "nn_conv2d_depthwise_dilated": ((2, 4, 5, 5), (4, 1, 2, 2), True, {"dilation": (2, 2), "groups": 4}),
+}
+TRITON_PYTORCH_CASES = list(PYTORCH_CASES)[::4]  # the interpreter is slow: every fourth case
+
+
+def pytorch_case_params():
+    params = []
+    for name, (ok, reason) in AVAILABILITY.items():
+        if not ok:
+            params.append(pytest.param(name, None, None, id=f"{name}-unavailable",
+                                       marks=pytest.mark.skip(reason=f"backend {name!r} unavailable: {reason}")))
+            continue
+        for case_id in (TRITON_PYTORCH_CASES if name in SLOW_BACKENDS else PYTORCH_CASES):
+            for dtype in (torch.float32, torch.float64):
+                if dtype in supported_dtypes(name):
+                    params.append(pytest.param(name, case_id, dtype, id=f"{name}-{str(dtype)[6:]}-{case_id}"))
+    return params
+
+
+@pytest.mark.parametrize("name, case_id, dtype", pytorch_case_params())
+def test_pytorch_own_cases_match_f_conv2d(name, case_id, dtype):
+    x_shape, w_shape, has_bias, kwargs = PYTORCH_CASES[case_id]
+    gen = torch.Generator().manual_seed(len(case_id))
+    exact = [torch.randn(x_shape, generator=gen, dtype=torch.float64).to(dtype).double(),
+             torch.randn(w_shape, generator=gen, dtype=torch.float64).to(dtype).double()]
+    if has_bias:
+        exact.append(torch.randn(w_shape[0], generator=gen, dtype=torch.float64).to(dtype).double())
+    exact = [t.requires_grad_() for t in exact]
+    leaves = [t.detach().to(dtype).to(device_for(name)).requires_grad_() for t in exact]
+    expected = F.conv2d(*exact, **kwargs)
+    with poisoned_outputs():
+        out = kernels.conv2d(*leaves, **kwargs, backend=name)
+    assert out.shape == expected.shape
+    assert_matches(out, expected.detach(), name, dtype, "output")
+    grad_out = torch.randn(expected.shape, generator=gen, dtype=torch.float64).to(dtype)
+    with poisoned_outputs():
+        grads = torch.autograd.grad(out, leaves, grad_out.to(out.device))
+    for what, actual, reference in zip(("input", "weight", "bias"), grads, torch.autograd.grad(expected, exact, grad_out.double())):
+        assert_matches(actual, reference, name, dtype, f"grad {what}")
+
+
+def test_pytorch_sample_inputs_are_the_installed_ones():
+    """The table above is PyTorch's: read the cases of sample_inputs_conv2d from the installed torch's source."""
+    import ast
+    import pathlib
+
+    source = pathlib.Path(torch.__file__).parent / "testing" / "_internal" / "common_methods_invocations.py"
+    if not source.exists():
+        pytest.skip(f"this torch installation has no {source.name}")
+    tree = ast.parse(source.read_text())
+    function = next(node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                    and node.name == "sample_inputs_conv2d")
+    assignment = next(node for node in ast.walk(function) if isinstance(node, (ast.Assign, ast.AnnAssign))
+                      and getattr(node.targets[0] if isinstance(node, ast.Assign) else node.target, "id", "") == "cases")
+    theirs = ast.literal_eval(assignment.value)
+    ours = tuple((x, w, bias, kwargs) for x, w, bias, kwargs in _SAMPLE_INPUTS_CONV2D)
+    assert [(x, w, b is not None, kwargs) for x, w, b, kwargs in theirs] == list(ours)
+    assert all(b is None or b == (w[0],) for _, w, b, _ in theirs)
