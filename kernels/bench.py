@@ -311,10 +311,10 @@ def _of_ceiling(gflops: float, ceiling) -> str:
 
 
 def _timing_columns(best, median, q1, q3, modes) -> str:
-    return f"{best:9.3f} {median:9.3f}{'*' if modes else ' '} [{q1:8.3f} -{q3:8.3f}]"
+    return f"{best:9.3f} {median:9.3f}{'*' if modes else ' '} [{q1:9.3f} -{q3:9.3f}]"
 
 
-TIMING_HEADER = f"{'best':>9} {'median':>9}  [{'q1':>8} -{'q3':>8}]"
+TIMING_HEADER = f"{'best':>9} {'median':>9}  [{'q1':>9} -{'q3':>9}]"
 TIMING_NOTE = ("ms per call; best = fastest round, median [interquartile range] over the rounds; "
                "* = bimodal rounds (see notes); ratios: best against best, median against median in ()")
 

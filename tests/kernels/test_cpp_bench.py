@@ -79,3 +79,22 @@ def test_quick_benchmark_reports_best_median_spread_and_ceiling(capsys, tmp_path
     (ceiling,) = [entry for entry in saved if entry.get("kind") == "ceiling"]
     assert ceiling["size"] == bench.QUICK_CEILING_SIZE and ceiling["gflops"] > 0 and ceiling["threads"] == 1
     assert len([entry for entry in saved if "backend" in entry]) == len(rows)
+
+
+def test_tables_mark_and_explain_bimodal_rounds():
+    torch_row = bench.Row((32, 3, 32, 32, 32, 5, 1, 2, 1), "torch", 1.3, 115.0, 1.0, 9.0, 33.0, 1.0,
+                          7.5, 1.3, 7.8, 1.0, "2 rounds at 1.3-1.32 ms, 2 at 7.5-7.9 ms", 9.5, 9.2, 9.9, 1.0, "",
+                          1.0, 1.0, 4)
+    cpp_row = bench.Row((32, 3, 32, 32, 32, 5, 1, 2, 1), "cpp", 3.6, 42.0, 1.3 / 3.6, 9.0, 33.0, 1.0,
+                        3.7, 3.6, 3.8, 7.5 / 3.7, "", 9.5, 9.2, 9.9, 1.0, "", 10.3 / 12.6, 17.0 / 13.2, 4)
+    ceiling = bench.Ceiling(2048, "float32", "cpu", 2, 133.0, 140.0, 129.2)
+    text = bench.format_table([torch_row, cpp_row], ceiling)
+    assert "7.500* [" in text and "bimodal: torch forward on (32, 3, 32, 32, 32, 5, 1, 2, 1): 2 rounds at 1.3" in text
+    assert "89.0%" in text and "129.2 GFLOP/s" in text  # 115 of 129.2 GFLOP/s
+    assert bench.speed_summary([torch_row, cpp_row])["cpp"]["forward"] == pytest.approx(1.3 / 3.6)
+    group_row = bench.GroupRow("p4_conv", (2, 2, 2, 8, 8, 3, 1, 1), "cpp", 1, 2.0, 1.0, 2.0, 6.0, 3.0, 2.0,
+                               reference_forward_median_ms=5.0, reference_forward_q1_ms=2.0,
+                               reference_forward_q3_ms=7.0, reference_forward_modes="2 rounds at 2-2.1 ms, 2 at 7-7.2 ms",
+                               rounds=4)
+    text = bench.format_group_table([group_row], {1: ceiling})
+    assert "bimodal: reference forward on p4_conv (2, 2, 2, 8, 8, 3, 1, 1), 1 thread(s)" in text and "x ref" in text
