@@ -139,13 +139,17 @@ lesson.report("bug_unwritten_with_poison", int(poison_start.isnan().sum()),
 # %% [markdown]
 # ## This machine's numbers
 # `python -m kernels.bench` times every available backend against F.conv2d on the same
-# inputs, in the same run. It times in rounds: each round calls every backend once, one after
-# the other (torch, cpp, torch, cpp, …), so a burst of load from another program falls on all
-# of them alike. For each backend it keeps the **median** of its per-round times (not the
-# fastest round), for the forward pass and for the backward pass (input, weight and bias
-# gradients together). GFLOP/s is 2·N·K·P·Q·C·R·S operations (twice that for the backward
-# pass) divided by that median. "× torch" is F.conv2d's median divided by the backend's, both
-# from this run: above 1 the backend was faster than PyTorch here and now, a ratio that does
+# inputs, in the same run. It times in rounds: each round calls every backend in turn
+# (torch, cpp, torch, cpp, …, starting with a different one each round), so a burst of load
+# from another program falls on all of them alike. For each backend it keeps the **best**
+# (fastest) round and, beside it, the **median** with its interquartile range: the best round
+# is what the code can do when nothing else runs; the median is what a user met today. On
+# this machine F.conv2d is sometimes bimodal (the same call fast in some rounds, several
+# times slower in others); the table marks such rows, because a median then lands on either
+# mode. GFLOP/s is 2·N·K·P·Q·C·R·S operations (twice that for the backward pass) divided by
+# the best time, next to the float32 matmul ceiling measured in the same run. "× torch" is
+# F.conv2d's best divided by the backend's best (the median ratio beside it), both from this
+# run: above 1 the backend was faster than PyTorch here and now, a ratio that does
 # not carry over to another machine or another load. Each backend gets one thread, because on
 # a shared, busy machine the OpenMP threads of several programs wait on each other and the
 # numbers collapse. A speed counts only if the backend also agrees with F.conv2d on that shape.
@@ -173,10 +177,10 @@ else:
     for backend in backends[1:]:
         mine = [row for row in bench_rows if row.backend == backend]
         lesson.report(f"{backend}_forward_speed_vs_torch", bench.geometric_mean(r.forward_ratio for r in mine),
-                      f"{backend} forward speed / F.conv2d speed (medians, same run), geometric mean over "
+                      f"{backend} forward speed / F.conv2d speed (best rounds, same run), geometric mean over "
                       f"{len(mine)} shapes")
         lesson.report(f"{backend}_backward_speed_vs_torch", bench.geometric_mean(r.backward_ratio for r in mine),
-                      f"{backend} backward speed / F.conv2d speed (medians, same run), geometric mean")
+                      f"{backend} backward speed / F.conv2d speed (best rounds, same run), geometric mean")
     lesson.report("backends_timed", len(backends), f"backends timed: {', '.join(backends)}", at_least=1, kind="tool")
 lesson.report("benchmark_timed", int(not lesson.fast), "1: this run timed the kernels; 0: --fast, no timing")
 lesson.record("gpu_numbers", gpu_note())

@@ -24,7 +24,7 @@ How a convolution kernel is checked: a trusted reference, a stated tolerance, gr
 
 This machine's benchmark numbers for the lesson: which backends can be timed now, and their rows.
 
-The timing itself is `kernels.bench` (median of alternating repetitions, GFLOP/s, ratio to
+The timing itself is `kernels.bench` (best and median of alternating rounds, GFLOP/s, ratio to
 F.conv2d in the same run). What the lesson adds is a caution: the C++ extension
 compiles on first use (about a minute), so a quick run times it only when it is already built.
 """

@@ -156,6 +156,6 @@ def plot_benchmark(rows, machine: str, gpu_note: str):
         ax.set_xticks(np.arange(len(shapes)), labels, fontsize=10)
         ax.set(title=direction, xlabel="shape: N,C,H,W / K out, k kernel, s stride, g groups")
         ax.legend()
-    axes[0].set_ylabel("GFLOP/s at the median of alternating rounds\n(float32, higher is faster)")
+    axes[0].set_ylabel("GFLOP/s at the best of alternating rounds\n(float32, higher is faster)")
     fig.suptitle(f"conv2d on this machine: {machine}\nGPU: {gpu_note}")
     return fig
