@@ -185,20 +185,14 @@ class Lesson:
     _run: LessonOptions | None = None
 
     @classmethod
-    def start(cls, name: str, *legacy, fast: bool = False, out=None, seed: int = 0, show: bool = False) -> "Lesson":
+    def start(cls, name: str, *, fast: bool = False, out=None, seed: int = 0, show: bool = False) -> "Lesson":
         """Settle the options, seed every generator, prepare the output folder.
 
         `name` is the lesson file's stem ("04_convolution"); its title comes from the syllabus.
-        (`Lesson.start(__doc__, argv, __file__)`, the form before the cell format, still works.)
         """
         caller = sys._getframe(1).f_globals
-        argv = None
-        if legacy:  # Lesson.start(__doc__, argv, __file__)
-            argv = legacy[0]
-            file = legacy[1] if len(legacy) > 1 and legacy[1] else caller.get("__file__")
-            name = Path(file).stem if file else "_".join(name.lower().split()[:3])
         run = _active[-1] if _active else None
-        as_script = run is None and not in_ipython_kernel() and (argv is not None or caller.get("__name__") == "__main__")
+        as_script = run is None and not in_ipython_kernel() and caller.get("__name__") == "__main__"
         title = _title_of(name)
         fast = fast or os.environ.get("COURSE_FAST", "") not in ("", "0")
         out, origin = (Path(out), "--out") if out is not None else default_output(name)
@@ -209,7 +203,7 @@ class Lesson:
             if run.out is not None:
                 out, origin = Path(run.out), "--out"
         elif as_script:
-            args = lesson_parser(name, title).parse_args(sys.argv[1:] if argv is None else list(argv))
+            args = lesson_parser(name, title).parse_args(sys.argv[1:])
             fast, show = fast or args.fast, show or args.show
             seed = args.seed if args.seed is not None else seed
             if args.out is not None:
