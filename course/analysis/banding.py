@@ -43,6 +43,7 @@ def band_fractions(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """
     if weights.dim() != 4:
         raise ValueError(f"weights must be (C_out, C_in, kh, kw), got shape {tuple(weights.shape)}")
+    # BEGIN SOLUTION
     w = spatial_part(weights.double())
     kh, kw = w.shape[-2:]
     total = w.pow(2).sum(dim=(1, 2, 3))
@@ -51,6 +52,28 @@ def band_fractions(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     safe = torch.where(total > 0, total, torch.ones_like(total))
     zero = torch.zeros_like(total)
     return torch.where(total > 0, rows / safe, zero), torch.where(total > 0, columns / safe, zero)
+    # END SOLUTION
+    # RELEASE: from course.exercises.ex10_weight_banding import band_fractions as yours
+    # RELEASE: from course.runtime.yours import yours_or_torch
+    # RELEASE: return yours_or_torch(yours, _fractions_by_least_squares, weights.detach())
+
+
+# BEGIN SOLUTION
+# END SOLUTION
+# RELEASE: def _fractions_by_least_squares(weights):
+# RELEASE:     """The same fractions as the energy of a least-squares fit by row (column) indicators."""
+# RELEASE:     w = spatial_part(weights.double())
+# RELEASE:     kh, kw = w.shape[-2:]
+# RELEASE:     taps = torch.arange(kh * kw)
+# RELEASE:     flat = w.reshape(w.shape[0], -1, kh * kw).transpose(1, 2)  # (C_out, taps, C_in)
+# RELEASE:     total = flat.pow(2).sum(dim=(1, 2))
+# RELEASE:     fractions = []
+# RELEASE:     for indicators in ((taps[:, None] // kw == torch.arange(kh)).double(),
+# RELEASE:                        (taps[:, None] % kw == torch.arange(kw)).double()):
+# RELEASE:         fit = indicators @ torch.linalg.lstsq(indicators.expand(len(flat), -1, -1), flat).solution
+# RELEASE:         energy = fit.pow(2).sum(dim=(1, 2))
+# RELEASE:         fractions.append(torch.where(total > 0, energy / torch.where(total > 0, total, 1.0), 0.0))
+# RELEASE:     return tuple(fractions)
 
 
 def banding_score(weights) -> dict[str, float]:

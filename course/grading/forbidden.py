@@ -38,6 +38,17 @@ OPERATORS = {
     "torch.nn.functional.adaptive_avg_pool2d": ("_adaptive_avg_pool2d", "adaptive_avg_pool2d"),
     "torch.nn.functional.adaptive_max_pool2d": ("adaptive_max_pool2d",),
     "torch.nn.functional.fractional_max_pool2d": ("fractional_max_pool2d",),
+    "torch.nn.functional.max_pool3d": ("max_pool3d", "max_pool3d_with_indices", "mkldnn_max_pool3d"),
+    "torch.take": ("take",),
+    "torch.linalg.lstsq": ("linalg_lstsq",),
+}
+
+# Forbidden as Python functions only: the operator they run is one the exercise allows under
+# another name (ex01 allows torch.relu; F.linear runs the matrix product a student writes).
+# Their other Python names are switched off with them.
+PYTHON_ONLY = {
+    "torch.nn.functional.relu": (),
+    "torch.nn.functional.linear": ("torch._C._nn.linear",),
 }
 
 
@@ -48,3 +59,8 @@ def aten_operators(names) -> dict[str, str]:
         for operator in OPERATORS.get(name, ()):
             found.setdefault(operator, name)
     return found
+
+
+def python_names(names) -> list[str]:
+    """The Python functions to switch off: the names given and the other names of PYTHON_ONLY ones."""
+    return list(dict.fromkeys([*names, *(alias for name in names for alias in PYTHON_ONLY.get(name, ()))]))

@@ -139,6 +139,7 @@ PASTED = {
     "course/chapters/group_convolution.py": "ex07_group_convolution",
     "kernels/group_reference.py": "ex07_group_convolution",
     "kernels/groups.py": "ex07_group_convolution",
+    "course/analysis/banding.py": "ex10_weight_banding",
 }
 
 

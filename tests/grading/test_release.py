@@ -202,6 +202,8 @@ CASES = [
     ("course/chapters/deep_conv_nets.py", "receptive_field", ([(4, 2, 1, 1), (3, 2, 2, 2)],),
      "ex05_deep_conv_nets.receptive_field"),
     ("course/chapters/group_convolution.py", "group_pool", (f64(2, 3, 8, 5, 4),), None),
+    ("course/analysis/banding.py", "band_fractions", (torch.cat([f64(4, 3, 3, 5), torch.ones(1, 3, 3, 5)]),),
+     "ex10_weight_banding.band_fractions"),
     ("kernels/group_reference.py", "expand_lift_filters", (f64(3, 2, 3, 3), "p4m"), None),
     ("kernels/group_reference.py", "expand_group_filters", (f64(3, 2, 4, 5, 5), "p4"), None),
     ("kernels/group_reference.py", "expand_group_filters", (f64(2, 2, 8, 3, 3), "p4m"), None),
@@ -233,7 +235,7 @@ def test_released_library_computes_what_the_instructors_does(relative, function,
     expected, result = instructor(*args), getattr(released_module(relative), function)(*args)
     if isinstance(expected, torch.Tensor):
         torch.testing.assert_close(result, expected, rtol=1e-12, atol=1e-12)  # float64: summation order only
-    elif isinstance(expected, list) and expected and isinstance(expected[0], torch.Tensor):
+    elif isinstance(expected, (list, tuple)) and expected and isinstance(expected[0], torch.Tensor):
         assert len(result) == len(expected)
         for got, want in zip(result, expected):
             torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
