@@ -13,13 +13,12 @@ import triton.language as tl
 
 
 @triton.jit
-def masked_add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
-    # Program p adds elements [p*BLOCK, (p+1)*BLOCK); the mask guards the ragged last block.
+def masked_reverse_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    # Program p writes out[j] = x[n - 1 - j] for j in [p*BLOCK, (p+1)*BLOCK); the mask guards the
+    # ragged last block, on the loads (reading before x) as on the stores (writing past out).
     offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     in_bounds = offsets < n
-    x = tl.load(x_ptr + offsets, mask=in_bounds, other=0.0)
-    y = tl.load(y_ptr + offsets, mask=in_bounds, other=0.0)
-    tl.store(out_ptr + offsets, x + y, mask=in_bounds)
+    tl.store(out_ptr + offsets, tl.load(x_ptr + (n - 1 - offsets), mask=in_bounds, other=0.0), mask=in_bounds)
 
 
 @triton.jit
@@ -36,14 +35,14 @@ def matmul_tile_kernel(a_ptr, b_ptr, c_ptr, M: tl.constexpr, N: tl.constexpr, K:
 def run_canary() -> dict:
     """Max absolute error of each canary kernel against torch (0 or ~1e-6 when healthy)."""
     generator = torch.Generator().manual_seed(0)
-    x, y = torch.randn(1000, generator=generator), torch.randn(1000, generator=generator)
-    added = torch.full_like(x, float("nan"))  # poisoned: an unwritten element shows up as nan
-    masked_add_kernel[(triton.cdiv(1000, 128),)](x, y, added, 1000, BLOCK=128)
+    x = torch.randn(1000, generator=generator)
+    reversed_x = torch.full_like(x, float("nan"))  # poisoned: an unwritten element shows up as nan
+    masked_reverse_kernel[(triton.cdiv(1000, 128),)](x, reversed_x, 1000, BLOCK=128)
     a, b = torch.randn(32, 16, generator=generator), torch.randn(16, 32, generator=generator)
     product = torch.full((32, 32), float("nan"))
     matmul_tile_kernel[(1,)](a, b, product, M=32, N=32, K=16)
     return {
-        "masked_add": float((added - (x + y)).abs().max()),
+        "masked_reverse": float((reversed_x - x.flip(0)).abs().max()),
         "dot": float((product - a @ b).abs().max()),
     }
 

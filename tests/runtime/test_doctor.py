@@ -11,14 +11,14 @@ def test_canary_kernels_compute_the_right_numbers():
 
 
 def test_doctor_reports_wrong_interpreter_results(monkeypatch):
-    fake = subprocess.CompletedProcess([], 0, stdout=json.dumps({"masked_add": 0.0, "dot": 3.5}), stderr="")
+    fake = subprocess.CompletedProcess([], 0, stdout=json.dumps({"masked_reverse": 0.0, "dot": 3.5}), stderr="")
     monkeypatch.setattr(doctor.subprocess, "run", lambda *a, **k: fake)
     ok, text = doctor.triton_canary()
     assert not ok and "WRONG" in text and "dot" in text
 
 
 def test_doctor_reports_nan_as_wrong(monkeypatch):
-    fake = subprocess.CompletedProcess([], 0, stdout=json.dumps({"masked_add": float("nan"), "dot": 0.0}), stderr="")
+    fake = subprocess.CompletedProcess([], 0, stdout=json.dumps({"masked_reverse": float("nan"), "dot": 0.0}), stderr="")
     monkeypatch.setattr(doctor.subprocess, "run", lambda *a, **k: fake)
     assert not doctor.triton_canary()[0]
 
