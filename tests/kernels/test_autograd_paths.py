@@ -4,7 +4,8 @@ The reference is backend "torch": `F.conv2d` for conv2d, the expanded filter ban
 group convolutions (kernels/group_reference.py), both differentiable by PyTorch itself in every way.
 For each available backend and each operation, in float64 on tiny shapes (the Triton interpreter is slow):
 
-- second derivatives: `gradgradcheck` (finite differences of our backward against our double backward),
+- second derivatives: `gradgradcheck` (finite differences of our backward against our double backward;
+  entry by entry for "cpp", in fast mode (random projections of the Jacobians) for the others),
   and a gradient penalty ‖∂L/∂x‖² + ‖∂L/∂w‖² differentiated again, compared with the reference;
 - forward mode: `torch.autograd.forward_ad` dual tensors and `torch.func.jvp`, tangents compared;
 - `torch.func`: grad, jacrev, jacfwd, hessian and vmap (batched input, weight, bias, and all three);
@@ -84,10 +85,11 @@ def device_of(backend, op):
     return torch.device(getattr(kernels.backend_module(backend, group=op != "conv2d"), "DEVICE", None) or "cpu")
 
 
-@pytest.mark.parametrize("op, backend", backend_params(slow_ops=("conv2d", "p4m_conv"), slow_mark=True))
+@pytest.mark.parametrize("op, backend", backend_params())
 def test_gradgradcheck(op, backend):
     inputs = [t.to(device_of(backend, op)).requires_grad_() for t in make_inputs(op)]
-    assert torch.autograd.gradgradcheck(call(op, backend), inputs)
+    # every Jacobian entry for cpp; elsewhere fast_mode (random projections v·J·u): seconds, not minutes
+    assert torch.autograd.gradgradcheck(call(op, backend), inputs, fast_mode=backend != "cpp")
 
 
 def gradient_penalty_gradients(f, inputs):
@@ -211,7 +213,8 @@ def test_operators_have_second_derivatives_through_the_dispatcher(family, backen
     op = "conv2d" if family == "conv2d" else "p4_conv"
     x, w, b = (t.to(device).requires_grad_() for t in make_inputs(op, seed=6))
     geometry = ([2, 1], [1, 1], [1, 2], 2) if family == "conv2d" else (4, [1, 2], [1, 1])
-    assert torch.autograd.gradgradcheck(lambda x, w, b: ops.forward_op(x, w, b, *geometry), (x, w, b))
+    assert torch.autograd.gradgradcheck(lambda x, w, b: ops.forward_op(x, w, b, *geometry), (x, w, b),
+                                        fast_mode=backend in SLOW_BACKENDS)
 
 
 def test_a_missing_derivative_fails_the_suite():

@@ -11,7 +11,12 @@ one is skipped with its reason. For each backend and each dtype it supports:
   `kernels.poison.new_output` hands its kernels NaN-filled buffers, so an element no kernel wrote
   stays NaN and fails the comparison (assert_close treats NaN as a mismatch). Backends that do not
   allocate that way (the reference) are reported as skipped by `test_backend_poisons_its_outputs`;
-- bad input: ValueError/TypeError naming the argument, for every backend.
+- bad input: ValueError/TypeError naming the argument, for every backend;
+- PyTorch's own conv2d cases (`PYTORCH_CASES`: the argument sets of its OpInfo sample inputs, its
+  nn.Conv2d ModuleInfo and its common_nn module tests, batched and unbatched), forward and gradients
+  against F.conv2d in float32 and float64 (Triton: every fourth case).
+Second derivatives, forward mode and torch.func: test_autograd_paths.py; empty channels, output
+strides, autocast: test_corners.py; torch.compile and torch.export: test_compile.py.
 
 Cases: named edge cases (1x1, kernel equal to the padded input, stride larger than the kernel,
 dilation with padding, groups up to depthwise, batch of 1, channels-last, sliced inputs, ...) and

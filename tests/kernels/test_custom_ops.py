@@ -1,18 +1,23 @@
-"""The C++ conv2d operators as PyTorch custom ops: opcheck and torch.compile.
+"""The C++ and Triton operators as PyTorch custom ops: opcheck and torch.compile.
 
 torch.library.opcheck checks the schema, the fake (meta) implementation against the real
 one, the autograd registration and that the op works with functionalization and
-torch.compile's fake-tensor tracing. The compiled model must match eager to float32
-rounding (rtol=atol=1e-5: same kernels, same order, only graph-level reordering differs).
+torch.compile's fake-tensor tracing: for the C++ conv2d operators (the group ones: test_group_backends.py)
+and for the Triton operators of kernels/triton/registration.py (on a CPU they run the interpreter).
+The compiled model must match eager to float32 rounding (rtol=atol=1e-5: same kernels, same
+order, only graph-level reordering differs); tests/kernels/test_compile.py compiles with inductor
+in a fresh process.
 """
 import pytest
 import torch
 import torch.nn.functional as F
 
+import kernels
 from kernels import cpp_backend, extension
 
 ok, why = cpp_backend.available()
-pytestmark = pytest.mark.skipif(not ok, reason=f"cpp backend unavailable: {why}")
+needs_cpp = pytest.mark.skipif(not ok, reason=f"cpp backend unavailable: {why}")
+TRITON_OK, TRITON_WHY = kernels.backends()["triton"]
 
 
 def conv2d_cpp(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
@@ -40,6 +45,7 @@ OPCHECK_CASES = {
 }
 
 
+@needs_cpp
 @pytest.mark.parametrize("direct", [False, True])
 @pytest.mark.parametrize("case", OPCHECK_CASES.values(), ids=OPCHECK_CASES.keys())
 def test_forward_op_passes_opcheck(case, direct):
@@ -50,6 +56,7 @@ def test_forward_op_passes_opcheck(case, direct):
     torch.library.opcheck(ops().conv2d_forward.default, args)
 
 
+@needs_cpp
 def test_gradient_ops_pass_opcheck():
     x, w = torch.randn(2, 4, 7, 6), torch.randn(6, 2, 3, 2)
     geometry = ([2, 1], [1, 0], [1, 2], 2)
@@ -76,6 +83,7 @@ class TinyNet(torch.nn.Module):
         return self.head(x.mean(dim=(2, 3)))
 
 
+@needs_cpp
 def test_small_model_compiles_fullgraph_and_matches_eager():
     torch._dynamo.reset()
     model = TinyNet()
@@ -88,3 +96,23 @@ def test_small_model_compiles_fullgraph_and_matches_eager():
     compiled_grads = torch.autograd.grad(compiled(x).sum(), list(model.parameters()))
     for eager_grad, compiled_grad in zip(eager_grads, compiled_grads):
         torch.testing.assert_close(compiled_grad, eager_grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not TRITON_OK, reason=f"triton backend unavailable: {TRITON_WHY}")
+@pytest.mark.parametrize("family", ["conv2d", "group"])
+def test_triton_ops_pass_opcheck(family):
+    gen = torch.Generator().manual_seed(3)
+    ops = torch.ops.kernels_triton
+    if family == "conv2d":
+        x, w = torch.randn(1, 2, 5, 4, generator=gen, dtype=torch.float64), torch.randn(4, 1, 2, 3, generator=gen, dtype=torch.float64)
+        geometry = ([2, 1], [1, 0], [1, 2], 2)
+        forward, input_grad, weight_grad = ops.conv2d_forward, ops.conv2d_input_grad, ops.conv2d_weight_grad
+    else:
+        x, w = torch.randn(1, 2, 4, 5, 5, generator=gen, dtype=torch.float64), torch.randn(2, 2, 4, 3, 3, generator=gen, dtype=torch.float64)
+        geometry = (4, [1, 2], [1, 1])
+        forward, input_grad, weight_grad = ops.group_conv_forward, ops.group_conv_input_grad, ops.group_conv_weight_grad
+    b = torch.randn(w.shape[0], generator=gen, dtype=torch.float64)
+    torch.library.opcheck(forward.default, (x.requires_grad_(), w.requires_grad_(), b.requires_grad_(), *geometry))
+    dy = torch.randn(forward(x.detach(), w.detach(), None, *geometry).shape, generator=gen, dtype=torch.float64)
+    torch.library.opcheck(input_grad.default, (dy, w.detach(), list(x.shape), *geometry))
+    torch.library.opcheck(weight_grad.default, (dy, x.detach(), list(w.shape), *geometry))
