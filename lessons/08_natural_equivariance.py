@@ -28,7 +28,8 @@ from course.models.constructed_families import ConstructedFamilies, planted_trut
 from course.runtime.lesson import Lesson
 
 lesson = Lesson.start("08_natural_equivariance", fast=fast)
-images = natural_images(400 if lesson.fast else 2000, seed=lesson.seed + 100)  # for the rotation tests
+images = natural_images(1000 if lesson.fast else 2000, seed=lesson.seed + 100)  # for the rotation tests (fewer than
+# about 800 make the tests noisy: one seed's verdict below flips with 400)
 k = 32 if lesson.fast else 64  # each unit's top images used by a rotation test
 
 # %% [markdown]
@@ -349,6 +350,9 @@ lesson.report("seeds_with_a_tested_family", sum(holds.values()),
               f"of {len(seeds)} seeds: a family of >= 3 whose rotation test gives >= 0.5 and beats the control by 0.2")
 lesson.report("seeds_largest_family_sizes", [seeds[s]["largest_family_size"] for s in sorted(seeds)],
               f"largest rotation family per seed ({', '.join(str(s) for s in sorted(seeds))})")
+half_circle = {seed: holds[seed] and e["largest_family_span_deg"] >= 180 for seed, e in seeds.items()}
+lesson.report("seeds_with_a_tested_family_over_half_a_turn", sum(half_circle.values()),
+              f"of {len(seeds)} seeds: such a family whose angles span at least 180°")
 
 # %% [markdown]
 # ## Not measured here: scale equivariance and universality
@@ -370,12 +374,13 @@ source = "Distill, 'Naturally Occurring Equivariance in Neural Networks'"
 most = len(seeds) // 2 + 1
 lesson.claim("rotated_copies_in_early_layers", source=f"{source}, §Equivariant Features (rotational equivariance)",
              claim="early-layer units come in families of rotated copies of one feature",
-             status="reproduced" if sum(holds.values()) >= most and arc_span(biggest["offsets"]) >= 180 else
+             status="reproduced" if sum(half_circle.values()) >= most else
                     "partial" if sum(holds.values()) >= 1 else "not reproduced",
              evidence=["trained_conv1_largest_rotation_family", "trained_conv1_largest_family_span_deg",
-                       "seeds_with_a_tested_family", "seeds_largest_family_sizes"],
-             note="small families that cover only part of the circle; 'reproduced' needs most seeds and a family "
-                  "spanning at least half the circle")
+                       "seeds_with_a_tested_family", "seeds_with_a_tested_family_over_half_a_turn",
+                       "seeds_largest_family_sizes"],
+             note="'reproduced' needs, on most seeds, a family of >= 3 that passes the rotation test and spans at "
+                  "least half the circle; the families found are small and cover part of it")
 lesson.claim("rotation_test", source=f"{source}, §Equivariant Features (rotational equivariance), the rotation test",
              claim="turning the stimuli that excite one family member makes another member respond as the first did",
              status="reproduced" if sum(holds.values()) >= most else "partial" if sum(holds.values()) else "not reproduced",
