@@ -166,6 +166,7 @@ class RunSetup:
     tier: str
     uids: range | None
     found: dict = field(default_factory=dict)  # label -> Upload: the files found and those refused
+    functions: dict = field(default_factory=dict)  # label -> the only functions to grade (all when absent)
 
     def environment(self) -> dict:
         env = {"COURSE_SANDBOX_FOLDER": str(self.folder), "COURSE_SANDBOX_TIER": self.tier,
@@ -176,7 +177,8 @@ class RunSetup:
             env["COURSE_SUBMISSION"] = str(next(iter(self.submissions.values())))
         else:
             set_file = self.folder / "submissions.json"
-            set_file.write_text(json.dumps({k: str(v) for k, v in self.submissions.items()}))
+            set_file.write_text(json.dumps({k: {"folder": str(v), "functions": sorted(self.functions.get(k, ()))}
+                                            for k, v in self.submissions.items()}))
             env["COURSE_SUBMISSION_SET"] = str(set_file)
         return env
 
@@ -403,8 +405,13 @@ def _on_signals():
     return lambda: [signal.signal(s, h) for s, h in previous.items()]
 
 
-def grade_many(uploads: dict[str, Path], requested=(), limits: Limits | None = None, progress=None) -> dict[str, GradeRun]:
-    """Grade several uploads in one child (each test runs once per upload that has its exercise)."""
+def grade_many(uploads: dict[str, Path], requested=(), limits: Limits | None = None, progress=None,
+               functions: dict | None = None) -> dict[str, GradeRun]:
+    """Grade several uploads in one child (each test runs once per upload that has its exercise).
+
+    `functions` ({label: names}) grades only those functions of an upload: the meta-tests grade a
+    mutant only on the function it breaks (its other functions are the solution's own).
+    """
     limits = limits or Limits()
     isolation.not_dumpable()
     files = select_exercises(requested)
@@ -417,6 +424,7 @@ def grade_many(uploads: dict[str, Path], requested=(), limits: Limits | None = N
     runs = {label: GradeRun(isolation=isolation.TIER_WORDS[isolation.isolation_tier()]) for label in uploads}
     try:
         with _run_setup(uploads, limits, files) as setup:
+            setup.functions = dict(functions or {})
             for label, found in setup.found.items():
                 runs[label].notes += found.notes + list(found.problems.values())
                 if not found.files:

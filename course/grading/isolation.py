@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import random
@@ -253,6 +254,24 @@ def support_modules(root: Path = CHECKOUT_ROOT) -> dict[str, Path]:
             found[prefix] = path
             todo += sorted(module_imports(path, prefix))
     return found
+
+
+@functools.lru_cache(maxsize=None)
+def _support_module_names() -> frozenset:
+    return frozenset(support_modules())
+
+
+def support_owners(dotted_names) -> list[str]:
+    """The support modules that hold the given functions (e.g. kernels for kernels.arguments.x): what a
+    worker imports to switch them off, imported once in the host instead (`import kernels` costs seconds)."""
+    names = _support_module_names()
+    owners = []
+    for dotted in dotted_names:
+        parts = dotted.split(".")
+        found = [".".join(parts[:cut]) for cut in range(len(parts) - 1, 0, -1) if ".".join(parts[:cut]) in names]
+        if found and found[0] not in owners:
+            owners.append(found[0])
+    return owners
 
 
 def support_folder(dest: Path, root: Path = CHECKOUT_ROOT) -> Path:

@@ -11,9 +11,10 @@ the file descriptor in $COURSE_GRADER_FD:
 
 so a run that is killed half-way still tells what finished.
 
-When the grader grades several uploads in one run ($COURSE_SUBMISSION_SET: {label: folder}),
-every test of exercise exNN runs once per upload that has a file for exNN: the plugin adds a
-module-scoped parameter, so the tests of one upload run together and its sandbox is reused.
+When the grader grades several uploads in one run ($COURSE_SUBMISSION_SET: {label: {"folder": ...,
+"functions": [...]}}), every test of exercise exNN runs once per upload that has a file for exNN
+(and, when `functions` is not empty, only for those functions): the plugin adds a module-scoped
+parameter, so the tests of one upload run together and its sandbox is reused.
 """
 import json
 import os
@@ -60,9 +61,13 @@ def pytest_generate_tests(metafunc):
     match = re.fullmatch(r"test_(ex\d\d_\w+)\.py", os.path.basename(str(metafunc.definition.fspath)))
     if not submissions or not match:
         return
+    from course.grading.grade import GradedTest
+
     exercise = match[1]
-    labels = [label for label, folder in submissions.items()
-              if any(os.path.exists(os.path.join(folder, f"{exercise}{suffix}")) for suffix in (".py", ".refused"))]
+    function = GradedTest(f"{os.path.basename(str(metafunc.definition.fspath))}::{metafunc.function.__name__}", 0).function
+    labels = [label for label, upload in submissions.items()
+              if any(os.path.exists(os.path.join(upload["folder"], f"{exercise}{suffix}")) for suffix in (".py", ".refused"))
+              and (not upload["functions"] or function in upload["functions"])]
     metafunc.fixturenames.append(SUBMISSION_PARAMETER)
     metafunc.parametrize(SUBMISSION_PARAMETER, labels, ids=labels, scope="module")
 
@@ -75,7 +80,7 @@ def _switch_submission(request):
     if label is not None:
         from course.grading.sandbox import use_submission
 
-        use_submission(_state["submissions"][label])
+        use_submission(_state["submissions"][label]["folder"])
 
 
 def pytest_collection_finish(session):

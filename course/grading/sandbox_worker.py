@@ -336,7 +336,7 @@ def _spawn(plan: dict, worker_fd: int, output_fd: int):
 
 
 def host_main(control_fd: int):
-    os.setsid()  # a session of its own: its start-up is not charged to the first test's CPU time
+    """Serve spawn requests on `control_fd` (the caller has made this process a session of its own)."""
     not_dumpable()
     prctl(PR_SET_PDEATHSIG, 9)  # the host dies with its test process
     _forget_editable_installs()
