@@ -118,9 +118,10 @@ for group, lift, conv in ((P4, kernels.p4_lift, kernels.p4_conv), (P4M, kernels.
 
 # %%
 for backend in ("triton", "cpp", "cuda"):
-    available, why = kernels.group_backends([backend])[backend]
-    if backend == "cpp" and lesson.fast and not cpp_extension_built():
+    if backend == "cpp" and lesson.fast and not cpp_extension_built():  # asking about cpp would build it
         available, why = False, "not run with --fast: its extension is not built yet (it builds on first use)"
+    else:
+        available, why = kernels.group_backends([backend])[backend]
     if not available:
         print(f"    {backend}: not run here ({why})")
         continue
