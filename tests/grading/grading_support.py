@@ -62,8 +62,10 @@ def upload_of(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def sandbox_processes():
-    return [p for p in process_table() if p.uid in UID_POOL and p.state not in "ZX"]
+def sandbox_processes() -> set[int]:
+    """Live processes of the sandbox uid pool. Tests compare before and after: on a shared machine another
+    test session may have sandboxes of its own (a test process keeps one worker per exercise it graded)."""
+    return {p.pid for p in process_table() if p.uid in UID_POOL and p.state not in "ZX"}
 
 
 def mutant_label(mutant: Path) -> str:
@@ -99,6 +101,7 @@ class HostileRun:
             source = source.replace(placeholder, str(value))
         upload_of(upload, {"ex04_convolution.py": source, "notes/secret.txt": "the student's private notes"})
         self.before = tree_signature(CHECKOUT_ROOT)
+        self.processes_before = sandbox_processes()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "course", "grade", "ex04", "--submission", str(upload), "--json", str(self.report),
              "--call-timeout", "4", "--memory", "2"], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -110,5 +113,5 @@ class HostileRun:
             done = subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)
             written = self.report.read_text()
             time.sleep(1.0)  # a daemon left behind would rewrite the report by now
-            self.result = (done, written, self.report, self.before)
+            self.result = (done, written, self.report, self.before, self.processes_before)
         return self.result

@@ -118,6 +118,7 @@ def xcorr1d(x, w):
 
 @root_only
 def test_a_worker_runs_as_its_own_uid_alone_in_a_filesystem_without_the_grader(tmp_path, monkeypatch):
+    processes_before = sandbox_processes()
     upload = upload_of(tmp_path, {"ex04_convolution.py": WHO_AM_I.replace("@CHECKOUT@", str(CHECKOUT_ROOT))})
     monkeypatch.setenv("COURSE_SUBMISSION", str(upload))
     proxy = sandbox.exercise("ex04_convolution")
@@ -132,7 +133,7 @@ def test_a_worker_runs_as_its_own_uid_alone_in_a_filesystem_without_the_grader(t
         assert set(me["checkout_entries"].split(",")) <= {"", ".venv"}
     finally:
         proxy._stop()
-    assert not sandbox_processes()
+    assert not sandbox_processes() - processes_before
 
 
 def test_off_root_grading_still_works_without_uid_or_namespaces(tmp_path, monkeypatch):
@@ -155,6 +156,7 @@ def test_off_root_grading_still_works_without_uid_or_namespaces(tmp_path, monkey
 @root_only
 def test_without_namespaces_a_worker_still_runs_as_its_own_uid(tmp_path, monkeypatch):
     """A container that forbids namespaces (forced here): separate uid and limits, the same filesystem."""
+    processes_before = sandbox_processes()
     upload = upload_of(tmp_path, {"ex04_convolution.py": WHO_AM_I.replace("@CHECKOUT@", str(CHECKOUT_ROOT))})
     os.chmod(tmp_path, 0o755)
     monkeypatch.setenv("COURSE_SUBMISSION", str(upload))
@@ -169,7 +171,7 @@ def test_without_namespaces_a_worker_still_runs_as_its_own_uid(tmp_path, monkeyp
         proxy._stop()
         sandbox._host.close()
         sandbox._host = None
-    assert not sandbox_processes()
+    assert not sandbox_processes() - processes_before
 
 
 def test_off_root_the_grader_says_isolation_is_best_effort_in_one_line(monkeypatch, capsys, tmp_path):
