@@ -158,6 +158,32 @@ def weight_grad_jvp(ops, geometry, gy, x, w_shape, tgy, tx):
 
 # --- eager route: autograd.Functions with every derivative ------------------------------------------
 
+def _backward_ops(family: Family):
+    """The passes a backward pass calls: differentiable ones when it records a graph (create_graph=True,
+    and always under torch.func), else the kernels themselves, which saves two Function calls per step."""
+    if torch.is_grad_enabled():
+        return Differentiable(family)
+    return _KernelCalls(family)
+
+
+class _KernelCalls(NamedTuple):
+    """A family's passes called directly, inside its kernel context (the C++ poison switch)."""
+
+    family: Family
+
+    def forward(self, geometry, x, w, b):
+        with self.family.kernel_context():
+            return self.family.forward(geometry, x, w, b)
+
+    def input_grad(self, geometry, gy, w, x_shape):
+        with self.family.kernel_context():
+            return self.family.input_grad(geometry, gy, w, x_shape)
+
+    def weight_grad(self, geometry, gy, x, w_shape):
+        with self.family.kernel_context():
+            return self.family.weight_grad(geometry, gy, x, w_shape)
+
+
 class ConvForward(torch.autograd.Function):
     """y = x ⋆ w + b."""
 
@@ -177,7 +203,7 @@ class ConvForward(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
-        grads = forward_vjp(Differentiable(ctx.family), ctx.geometry, x, w, ctx.has_bias, ctx.needs_input_grad[2:], gy)
+        grads = forward_vjp(_backward_ops(ctx.family), ctx.geometry, x, w, ctx.has_bias, ctx.needs_input_grad[2:], gy)
         return (None, None, *grads)
 
     @staticmethod
@@ -224,7 +250,7 @@ class ConvInputGrad(torch.autograd.Function):
     @staticmethod
     def backward(ctx, ggx):
         gy, w = ctx.saved_tensors
-        grads = input_grad_vjp(Differentiable(ctx.family), ctx.geometry, gy, w, ctx.x_shape, ctx.needs_input_grad[2:4], ggx)
+        grads = input_grad_vjp(_backward_ops(ctx.family), ctx.geometry, gy, w, ctx.x_shape, ctx.needs_input_grad[2:4], ggx)
         return (None, None, *grads, None)
 
     @staticmethod
@@ -265,7 +291,7 @@ class ConvWeightGrad(torch.autograd.Function):
     @staticmethod
     def backward(ctx, ggw, ggb):
         gy, x = ctx.saved_tensors
-        grads = weight_grad_vjp(Differentiable(ctx.family), ctx.geometry, gy, x, ctx.w_shape, ctx.needs_input_grad[2:4],
+        grads = weight_grad_vjp(_backward_ops(ctx.family), ctx.geometry, gy, x, ctx.w_shape, ctx.needs_input_grad[2:4],
                                 ggw, ggb)
         return (None, None, *grads, None)
 
