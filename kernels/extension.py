@@ -84,12 +84,24 @@ def _cpu_fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _source_digest() -> str:
+    """A fingerprint of every file in kernels/csrc: two checkouts share a build only with identical sources."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in CSRC.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(CSRC)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def build_directory() -> Path:
-    """Where the compiled library is cached."""
+    """Where the compiled library is cached: one folder per torch version, CPU and set of sources.
+
+    Keyed by the sources' contents, so a library built from other sources (another checkout, an
+    older commit) is never loaded, and two checkouts never build into the same folder at once.
+    """
     if os.environ.get("CONV_CIRCUITS_BUILD_DIR"):
         return Path(os.environ["CONV_CIRCUITS_BUILD_DIR"])
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    tag = f"torch{torch.__version__.replace('+', '_')}-{_cpu_fingerprint()}"
+    tag = f"torch{torch.__version__.replace('+', '_')}-{_cpu_fingerprint()}-src{_source_digest()}"
     return base / "conv_circuits" / f"ext-{tag}"
 
 
