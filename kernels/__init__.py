@@ -27,8 +27,8 @@ its derivatives (first, second, forward mode, torch.func) and batching rule.
 What this module does for every backend, as `F.conv2d` does: checks the arguments (`kernels.arguments`),
 autocast (eligible tensors are cast to the autocast dtype; a backend without that dtype computes in
 float32 and returns the autocast dtype), a channels-last input or weight gives a channels-last output,
-and an empty batch or no input channel gives the bias (a sum of no terms; `F.conv2d` itself returns
-zero output channels there, pytorch/pytorch#56998).
+and with no input channel (or an empty batch) every output is a sum of no terms, i.e. the bias
+(`F.conv2d` itself returns zero output channels when there is no input channel, pytorch/pytorch#56998).
 
 A backend module provides `available() -> (bool, reason)` and
 `conv2d(input, weight, bias, stride, padding, dilation, groups)` taking already checked arguments:
