@@ -198,7 +198,7 @@ def command_grade(args) -> int:
     from tqdm import tqdm
 
     from course.grading.grade import GradeRun, GraderError, Limits, grade
-    from course.grading.isolation import TIER_WORDS, isolation_tier
+    from course.grading.isolation import TIER_WORDS, isolation_tier, private_python_folder
     from course.grading.report import ReportError, check_target, terminal_table, write_results
     from course.runtime.syllabus import exercise_key
 
@@ -213,6 +213,9 @@ def command_grade(args) -> int:
     tier = isolation_tier()
     if tier != "namespaces":
         print(TIER_WORDS[tier], file=sys.stderr)
+    if tier == "uid" and private_python_folder():
+        print(f"warning: {private_python_folder()} is closed to other users, so student code cannot import torch "
+              "without namespaces: open the Python installation's folders (chmod o+rx)", file=sys.stderr)
     bar = tqdm(desc="grading", unit="test", disable=None, leave=False)
     usage_error = None
     try:

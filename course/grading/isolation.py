@@ -298,6 +298,24 @@ def new_sandbox_folder() -> Path:
     return base
 
 
+def private_python_folder() -> str | None:
+    """The folder holding torch, or one above it, if other users cannot read or pass through it.
+
+    Without namespaces the sandbox uid sees the real filesystem: the worker is forked from a host
+    that has imported torch already, but the modules torch imports later must still be readable,
+    so torch's site-packages and every folder above it must be open to other users (o+rx). A
+    virtualenv made under `mktemp -d` (mode 700) is not.
+    """
+    import torch
+
+    path = Path(torch.__file__).resolve().parent.parent
+    for part in (path, *path.parents):
+        mode = os.stat(part).st_mode
+        if not mode & 0o001 or (part == path and not mode & 0o004):
+            return str(part)
+    return None
+
+
 def python_binds(exclude: Path = CHECKOUT_ROOT) -> tuple[list[str], list[str]]:
     """The folders the sandbox sees read-only (interpreter, stdlib, site-packages) and those it must not.
 

@@ -156,6 +156,9 @@ def test_off_root_grading_still_works_without_uid_or_namespaces(tmp_path, monkey
 @root_only
 def test_without_namespaces_a_worker_still_runs_as_its_own_uid(tmp_path, monkeypatch):
     """A container that forbids namespaces (forced here): separate uid and limits, the same filesystem."""
+    if isolation.private_python_folder():  # e.g. CI's virtualenv under a mode-700 mktemp folder
+        pytest.skip(f"{isolation.private_python_folder()} is closed to other users: without namespaces the "
+                    "sandbox uid cannot import torch from it (the grader warns about this)")
     processes_before = sandbox_processes()
     upload = upload_of(tmp_path, {"ex04_convolution.py": WHO_AM_I.replace("@CHECKOUT@", str(CHECKOUT_ROOT))})
     os.chmod(tmp_path, 0o755)
