@@ -154,11 +154,16 @@ def test_unbatched_input_gives_unbatched_output():
     assert out.shape == (6, 8, 8)
 
 
-def test_empty_batch_gives_empty_output_with_gradients():
+@pytest.mark.parametrize("backend", ["cpp", "triton"])
+@pytest.mark.parametrize("s", [3, 2], ids=["square", "non_square"])  # cpp: the flat engine, the packed path
+def test_empty_batch_gives_empty_output_with_gradients(backend, s):
+    available, reason = kernels.backends()[backend]
+    if not available:
+        pytest.skip(reason)
     inp = x(n=0).requires_grad_()
-    weight = wt().requires_grad_()
-    out = kernels.conv2d(inp, weight, padding=1, backend="triton" if kernels.backends()["triton"][0] else "torch")
-    assert out.shape == (0, 6, 8, 8)
+    weight = wt(s=s).requires_grad_()
+    out = kernels.conv2d(inp, weight, padding=1, backend=backend)
+    assert out.shape == (0, 6, 8, 9 - s + 1 + 1)
     out.sum().backward()
     assert inp.grad.shape == inp.shape and torch.all(weight.grad == 0)
 

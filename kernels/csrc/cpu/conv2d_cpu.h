@@ -2,8 +2,9 @@
 //
 // Two implementations of the same three functions, for T = float and double:
 //   *_direct: the readable loops of conv2d_direct.cpp (what the lesson shows; the check)
-//   *_packed: the fast path of conv2d_packed.cpp (packed tiles + register-blocked inner product;
-//             depthwise calls go to the row-by-row loops of conv2d_depthwise.cpp)
+//   *_packed: the fast path of conv2d_packed.cpp (square kernels at dilation 1, one group: the group
+//             convolutions' flat engine as the trivial group; depthwise calls: the row-by-row loops of
+//             conv2d_depthwise.cpp; the rest: packed tiles + register-blocked inner product)
 // Shapes: x (N, C, H, W), W (K, C/groups, R, S), y and dy (N, K, P, Q), b and db (K,).
 // b may be null (no bias). Every output element is written (no need to zero first).
 #pragma once

@@ -1,5 +1,11 @@
 // conv2d_packed.cpp: the fast CPU path, conv2d as a matrix product over packed tiles.
 //
+// Which engine runs: a square kernel at dilation 1 with one group (most layers) is the group convolution
+// of the trivial group (order 1, E = W), so it goes to the flat engine of the group convolutions
+// (group_conv_{forward,input_grad,weight_grad}.cpp over group_conv_flat.h): its register tiles read the
+// zero-padded image in place, with no im2col copy (a 1x1 convolution at stride 1 without padding as one
+// row of H*W pixels: a plain matrix product). Depthwise calls go to conv2d_depthwise.cpp. Everything
+// else (non-square kernels, dilation, groups > 1) runs the packed path of this file:
 // Index map. Per image n and group g the convolution is one matrix product
 //     Y[k, pq] = b[k] + sum_{crs} A[k, crs] * B[crs, pq]
 //   rows k < Kg (output channels), columns pq < P*Q (output pixels, pq = p*Q + q),
@@ -24,6 +30,7 @@
 // Work items are spread over threads with at::parallel_for. Depthwise convolutions (nothing to
 // reuse across output channels) go to conv2d_depthwise.cpp instead.
 #include "conv2d_cpu.h"
+#include "group_conv_cpu.h"
 #include "micro_tile.h"
 #include "pixel_runs.h"
 
@@ -54,11 +61,30 @@ void pack_input_patches(const Conv2dGeometry& g, const T* x_ng, int64_t pq0, int
     }
 }
 
+// A square kernel, dilation 1 and one group: conv2d is the group convolution of the trivial group
+// (order 1: E = W), whose flat engine reads the padded image in place (group_conv_flat.h).
+bool flat_case(const Conv2dGeometry& g) { return g.groups == 1 && g.R == g.S && g.dh == 1 && g.dw == 1; }
+GroupConvGeometry trivial_group(const Conv2dGeometry& g) {
+    GroupConvGeometry gg;
+    gg.conv = g;
+    if (g.R == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0) {
+        // A 1x1 convolution at stride 1 without padding is a matrix product over the pixels: the image
+        // as one row of H*W pixels, so that the register tiles run across row ends.
+        gg.conv.W = gg.conv.Q = g.H * g.W;
+        gg.conv.H = gg.conv.P = 1;
+    }
+    gg.order = 1;
+    gg.group_in = 1;
+    gg.k = g.R;
+    return gg;
+}
+
 }  // namespace
 
 template <typename T>
 void conv2d_forward_packed(const Conv2dGeometry& g, const T* x, const T* W, const T* b, T* y) {
     if (is_depthwise(g)) return conv2d_forward_depthwise(g, x, W, b, y);
+    if (flat_case(g)) return group_conv_forward_packed(trivial_group(g), x, W, b, y);
     constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
     const int64_t KC = 256;
     const int64_t Cg = g.Cg(), Kg = g.Kg(), CRS = g.CRS(), PQ = g.PQ();
@@ -107,6 +133,7 @@ void conv2d_forward_packed(const Conv2dGeometry& g, const T* x, const T* W, cons
 template <typename T>
 void conv2d_input_grad_packed(const Conv2dGeometry& g, const T* dy, const T* W, T* dx) {
     if (is_depthwise(g)) return conv2d_input_grad_depthwise(g, dy, W, dx);
+    if (flat_case(g)) return group_conv_input_grad_packed(trivial_group(g), dy, W, dx);
     constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
     const int64_t KC = 256;
     const int64_t Cg = g.Cg(), Kg = g.Kg(), CRS = g.CRS(), PQ = g.PQ(), RS = g.R * g.S;
@@ -158,6 +185,12 @@ void conv2d_input_grad_packed(const Conv2dGeometry& g, const T* dy, const T* W, 
 template <typename T>
 void conv2d_weight_grad_packed(const Conv2dGeometry& g, const T* dy, const T* x, T* dW, T* db) {
     if (is_depthwise(g)) return conv2d_weight_grad_depthwise(g, dy, x, dW, db);
+    if (flat_case(g)) return group_conv_weight_grad_packed(trivial_group(g), dy, x, dW, db);
+    if (g.N == 0) {  // an empty batch: the gradients are sums of nothing
+        std::fill(dW, dW + g.K * g.CRS(), T(0));
+        if (db) std::fill(db, db + g.K, T(0));
+        return;
+    }
     constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
     const int64_t KC = 256;
     const int64_t Cg = g.Cg(), Kg = g.Kg(), CRS = g.CRS(), PQ = g.PQ(), RS = g.R * g.S;

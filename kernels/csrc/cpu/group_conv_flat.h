@@ -112,10 +112,12 @@ void flat_correlation(const T* x, int64_t N, int64_t Cx, const PhaseLayout& lay,
     const int64_t images = std::max<int64_t>(1, std::min<int64_t>((int64_t(512) << 10) / int64_t(image * sizeof(T)),
                                                                   ceil_div(N, 4 * threads)));
     const int64_t image_blocks = ceil_div(N, images);
-    const int64_t p_blocks = images > 1 ? 1 : std::min(f_panels, ceil_div(4 * threads, N));
-    const int64_t nb = ceil_div(f_panels, p_blocks), blocks = image_blocks * p_blocks;
-    const int64_t m_blocks = std::min<int64_t>(m_panels, std::max<int64_t>(1, ceil_div(4 * threads, blocks)));
+    // Then output-channel panels split among items before pixel panels: an item gathers every panel of A
+    // it owns, so splitting the pixels of an image among items gathers A once per item.
+    const int64_t m_blocks = std::min<int64_t>(m_panels, std::max<int64_t>(1, ceil_div(4 * threads, image_blocks)));
     const int64_t m_per_block = ceil_div(m_panels, m_blocks);
+    const int64_t p_blocks = images > 1 ? 1 : std::min(f_panels, std::max<int64_t>(1, ceil_div(4 * threads, image_blocks * m_blocks)));
+    const int64_t nb = ceil_div(f_panels, p_blocks), blocks = image_blocks * p_blocks;
 
     const double item_flops = 2.0 * m_per_block * MR * CRS * images * nb * NR;
     at::parallel_for(0, blocks * m_blocks, grain(item_flops), [&](int64_t begin, int64_t end) {
@@ -124,7 +126,6 @@ void flat_correlation(const T* x, int64_t N, int64_t Cx, const PhaseLayout& lay,
         // one pass over the reduction and copied out at once.
         std::vector<T> a_panel(CRS * MR);
         std::vector<T> padded(images * image + lay.slack(), T(0));
-        T tile[MR * NR];
         int64_t padded_image = -1;
         for (int64_t item = begin; item < end; ++item) {
             const int64_t block = item / m_blocks, mb = item % m_blocks;
@@ -145,23 +146,20 @@ void flat_correlation(const T* x, int64_t N, int64_t Cx, const PhaseLayout& lay,
                 for (int64_t kc0 = 0; kc0 < CRS; kc0 += FLAT_KC)
                     gather(row0, m_valid, kc0, std::min(FLAT_KC, CRS - kc0), a_panel.data() + kc0 * MR);
                 for (int64_t n = n0; n < n1; ++n) {
-                    T* out = y + (n * Mo + row0) * P * Q;
+                    T* y_n = y + (n * Mo + row0) * P * Q;
                     for (int64_t jp = jp0; jp < jp1; ++jp) {
                         const T* segment[NV];
+                        T* out[NV];
+                        int64_t count[NV];
                         for (int v = 0; v < NV; ++v) {
                             const int64_t s = std::min(jp * NV + v, segments - 1);  // surplus segments: any valid one
-                            segment[v] = padded.data() + (n - n0) * image + (s / row_segments) * lay.Ws +
-                                         (s % row_segments) * L;
+                            const int64_t p = s / row_segments, q0 = (s % row_segments) * L;
+                            segment[v] = padded.data() + (n - n0) * image + p * lay.Ws + q0;
+                            out[v] = y_n + p * Q + q0;
+                            count[v] = jp * NV + v < segments ? std::min<int64_t>(L, Q - q0) : 0;
                         }
-                        segment_tile<T, MR, NV>(CRS, a_panel.data(), segment, offset.data(), tile,
-                                                has_bias ? bias_rows : nullptr, false);
-                        // Keep the real output pixels: each segment's first min(L, Q - q0) columns.
-                        for (int v = 0; v < NV && jp * NV + v < segments; ++v) {
-                            const int64_t s = jp * NV + v, p = s / row_segments, q0 = (s % row_segments) * L;
-                            const int64_t count = std::min<int64_t>(L, Q - q0);
-                            for (int m = 0; m < m_valid; ++m)
-                                std::copy(tile + m * NR + v * L, tile + m * NR + v * L + count, out + m * P * Q + p * Q + q0);
-                        }
+                        segment_tile<T, MR, NV>(CRS, a_panel.data(), segment, offset.data(), out, count, P * Q, 1, m_valid,
+                                                has_bias ? bias_rows : nullptr);
                     }
                 }
             }

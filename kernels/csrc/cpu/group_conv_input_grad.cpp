@@ -168,7 +168,6 @@ void input_grad_phases(const GroupConvGeometry& gg, const GroupTables& tables, c
     at::parallel_for(0, image_blocks * m_blocks, grain(item_flops), [&](int64_t begin, int64_t end) {
         std::vector<T> a_panel(max_crs * MR);
         std::vector<T> padded(images * image + lay.slack(), T(0));
-        T tile[MR * NR];
         int64_t padded_image = -1;
         for (int64_t item = begin; item < end; ++item) {
             const int64_t ib = item / m_blocks, mb = item % m_blocks;
@@ -203,21 +202,17 @@ void input_grad_phases(const GroupConvGeometry& gg, const GroupTables& tables, c
                         T* out = dx + (n * Mo + row0) * HW + ph.h0 * g.W + ph.w0;
                         for (int64_t jp = 0; jp < f_panels; ++jp) {
                             const T* segment[NV];
+                            T* dst[NV];
+                            int64_t count[NV];
                             for (int v = 0; v < NV; ++v) {
                                 const int64_t sg = std::min(jp * NV + v, segments - 1);  // surplus segments: any valid one
-                                segment[v] = padded.data() + (n - n0) * image + (sg / row_segments) * lay.Ws +
-                                             (sg % row_segments) * L;
+                                const int64_t p = sg / row_segments, q0 = (sg % row_segments) * L;
+                                segment[v] = padded.data() + (n - n0) * image + p * lay.Ws + q0;
+                                dst[v] = out + p * g.sh * g.W + q0 * g.sw;
+                                count[v] = jp * NV + v < segments ? std::min<int64_t>(L, ph.Wp - q0) : 0;
                             }
-                            segment_tile<T, MR, NV>(CRS, a_panel.data(), segment, ph.offset.data(), tile, nullptr, false);
-                            for (int v = 0; v < NV && jp * NV + v < segments; ++v) {
-                                const int64_t sg = jp * NV + v, p = sg / row_segments, q0 = (sg % row_segments) * L;
-                                const int64_t count = std::min<int64_t>(L, ph.Wp - q0);
-                                for (int m = 0; m < m_valid; ++m) {
-                                    const T* src = tile + m * NR + v * L;
-                                    T* dst = out + m * HW + p * g.sh * g.W + q0 * g.sw;
-                                    for (int64_t q = 0; q < count; ++q) dst[q * g.sw] = src[q];
-                                }
-                            }
+                            segment_tile<T, MR, NV>(CRS, a_panel.data(), segment, ph.offset.data(), dst, count, HW, g.sw,
+                                                    m_valid, nullptr);
                         }
                     }
                 }

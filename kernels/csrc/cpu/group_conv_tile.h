@@ -104,12 +104,16 @@ static inline void strided_tile(int64_t kc, const T* a, int64_t a_step, int64_t 
 }
 
 // The flat path's tile (group_conv_flat.h): A packed (a[i*MR + m]), B's columns NV segments of L
-// values, segment v of row i at segment[v] + offset[i]. c is a full MR x NR tile (ld NR).
+// values, segment v of row i at segment[v] + offset[i]. The finished tile goes straight to the output:
+// row m of segment v to out[v] + m*ld, its first count[v] values (count 0: a surplus segment, not
+// stored), at a step of `step` (1, or the stride of an input-gradient phase); rows m >= m_valid are not
+// stored. Every value starts at row_init[m] (a bias) or zero.
 template <typename T, int MR, int NV>
 static inline void segment_tile(int64_t kc, const T* __restrict a, const T* const* segment,
-                                const int64_t* __restrict offset, T* c, const T* row_init, bool accumulate) {
+                                const int64_t* __restrict offset, T* const* out, const int64_t* count, int64_t ld,
+                                int64_t step, int m_valid, const T* row_init) {
     using Vec = typename Tile<T>::Vec;
-    constexpr int L = Tile<T>::L, NR = L * NV;
+    constexpr int L = Tile<T>::L;
     const T* base[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) base[v] = segment[v];
@@ -117,10 +121,7 @@ static inline void segment_tile(int64_t kc, const T* __restrict a, const T* cons
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) {
-            if (accumulate) acc[m][v] = load_vec<Vec>(c + m * NR + v * L);
-            else acc[m][v] = Vec{} + (row_init ? row_init[m] : T(0));
-        }
+        for (int v = 0; v < NV; ++v) acc[m][v] = Vec{} + (row_init ? row_init[m] : T(0));
     for (int64_t i = 0; i < kc; ++i) {
         const int64_t o = offset[i];
         Vec bv[NV];
@@ -134,9 +135,20 @@ static inline void segment_tile(int64_t kc, const T* __restrict a, const T* cons
         }
     }
 #pragma GCC unroll 16
-    for (int m = 0; m < MR; ++m)
+    for (int m = 0; m < MR; ++m) {
+        if (m >= m_valid) break;
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) store_vec(c + m * NR + v * L, acc[m][v]);
+        for (int v = 0; v < NV; ++v) {
+            T* dst = out[v] + m * ld;
+            if (count[v] == L && step == 1) {
+                store_vec(dst, acc[m][v]);
+            } else {
+                T lanes[L];
+                store_vec(lanes, acc[m][v]);
+                for (int64_t j = 0; j < count[v]; ++j) dst[j * step] = lanes[j];
+            }
+        }
+    }
 }
 
 // The flat weight gradient's tile: c[m*NR + j] += sum_{p < P, q < Q} rows[m][p*row_step + q] * b[(p*Q + q)*NR + j]
