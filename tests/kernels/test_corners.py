@@ -13,6 +13,10 @@
   convolution of the rounded operands (rtol = atol = 1.6e-2, as in test_conformance.py); the "cpp"
   backend, which has no bfloat16, computes in float32 and returns bfloat16.
 - Unbatched (C, H, W) input: the same values and shape as F.conv2d.
+- Values no window reads do not leak: an inf in the input column and a NaN in the row that stride 2
+  never reaches leaves every output and gradient finite and equal to
+  F.conv2d's (the CPU tiles read whole vectors of pixels past a row's end and must discard them, not
+  multiply them by zero: inf * 0 is NaN).
 """
 from __future__ import annotations
 
@@ -50,6 +54,27 @@ def test_no_input_channel_gives_the_bias_with_gradients(backend):
     out.square().sum().backward()
     torch.testing.assert_close(b.grad.cpu(), 2 * expected.sum(dim=(0, 2, 3)), rtol=1e-6, atol=1e-6)
     assert x.grad.shape == x.shape and w.grad.shape == w.shape
+
+
+@pytest.mark.parametrize("backend", params())
+@pytest.mark.parametrize("channels", [1, 5])
+def test_values_that_no_window_reads_do_not_leak(backend, channels):
+    device = device_of(backend)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, channels, 6, 6, generator=gen, dtype=torch.float64)
+    x[..., 5] = float("inf")  # stride 2, 6 wide, a 3x3 kernel: columns 0-4 are read, column 5 never
+    x[..., 5, :] = float("nan")  # and rows 0-4, row 5 never
+    w = torch.randn(4, channels, 3, 3, generator=gen, dtype=torch.float64)
+    dy = torch.randn(2, 4, 2, 2, generator=gen, dtype=torch.float64)
+    xs, ws = x.clone().requires_grad_(), w.clone().requires_grad_()
+    F.conv2d(xs, ws, stride=2).backward(dy)
+    xk, wk = x.to(device).requires_grad_(), w.to(device).requires_grad_()
+    out = kernels.conv2d(xk, wk, stride=2, backend=backend)
+    out.backward(dy.to(device))
+    torch.testing.assert_close(out.detach().cpu(), F.conv2d(x, w, stride=2))
+    assert torch.isfinite(wk.grad).all(), "a value no window reads reached the weight gradient"
+    torch.testing.assert_close(wk.grad.cpu(), ws.grad)
+    torch.testing.assert_close(xk.grad.cpu(), xs.grad)
 
 
 @pytest.mark.parametrize("op", list(GROUP_ORDER))

@@ -10,6 +10,8 @@
 //                 reads the padded image itself.
 //   rows_tile     A's MR rows in place (phase planes), B packed, a reduction over the P x Q output pixels
 //                 of an image: the flat weight gradient.
+//   dot_tile      both operands in place, every accumulator a vector of pixels summed across its lanes
+//                 at the end: the flat weight gradient with few output channels.
 // FlatTile is the wider 6 x 4 vector shape (fewer broadcasts per multiply-add) for AVX-512. The
 // pixel-run helpers of the im2col path (split_into_runs, scatter_patch_row) are pixel_runs.h's,
 // shared with conv2d_packed.cpp.
@@ -19,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 namespace conv_circuits {
 namespace group_conv_detail {
@@ -74,8 +77,10 @@ static inline void tile_kernel(int64_t kc, const AAt& a_at, const T* b, const BO
 
 #if defined(__AVX512F__)
 constexpr int kFlatRows = 6, kFlatVectors = 4;  // 24 of the 32 zmm registers hold accumulators
+constexpr int kDotRows = 4, kDotCols = 6;        // dot_tile: 24 accumulators, 4 + 1 operands
 #else
 constexpr int kFlatRows = 6, kFlatVectors = 2;  // 16 ymm registers: micro_tile's shape
+constexpr int kDotRows = 2, kDotCols = 5;        // dot_tile: 10 accumulators, 2 + 1 operands
 #endif
 template <typename T> struct FlatTile {
     static constexpr int MR = kFlatRows, NV = kFlatVectors, NR = Tile<T>::L * kFlatVectors;
@@ -181,6 +186,54 @@ static inline void rows_tile(int64_t P, int64_t Q, int64_t row_step, const T* co
     for (int m = 0; m < MR; ++m)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) store_vec(c + m * NR + v * L, acc[m][v]);
+}
+
+// The flat weight gradient's other tile, for few output channels: RO output channels x CO columns
+// (c, r, s), every accumulator a vector of L output pixels, summed across its lanes at the end:
+//   sums[r*CO + c] = sum_{p < P, segment j < J} dy_rows[r][p*dy_step + j*L + l] * x_rows[c][p*x_step + j*L + l]
+// (summed over the L lanes l). dY is read in place, a row of L pixels at a time (its rows padded with
+// zeros to J*L values when Q is not a multiple of L), B from the phase planes: no transposed copy.
+// Only the first `tail` lanes of a row's last segment are pixels of that row: B's other lanes there
+// (the next row's values, which may be anything) are zeroed before they are multiplied, and dY's must
+// be zero (the padded rows).
+template <typename T, int RO, int CO>
+static inline void dot_tile(int64_t P, int64_t J, int tail, const T* const* dy_rows, int64_t dy_step,
+                            const T* const* x_rows, int64_t x_step, T* sums) {
+    using Vec = typename Tile<T>::Vec;
+    constexpr int L = Tile<T>::L;
+    typedef std::conditional_t<sizeof(T) == 4, int32_t, int64_t> Lane;
+    typedef Lane Keep __attribute__((vector_size(sizeof(Vec))));
+    Keep keep;
+    for (int l = 0; l < L; ++l) keep[l] = l < tail ? -1 : 0;
+    Vec acc[RO][CO];
+#pragma GCC unroll 8
+    for (int r = 0; r < RO; ++r)
+#pragma GCC unroll 8
+        for (int c = 0; c < CO; ++c) acc[r][c] = Vec{};
+    for (int64_t p = 0; p < P; ++p) {
+        for (int64_t j = 0; j < J; ++j) {
+            const int64_t d = p * dy_step + j * L, o = p * x_step + j * L;
+            Vec dv[RO];
+#pragma GCC unroll 8
+            for (int r = 0; r < RO; ++r) dv[r] = load_vec<Vec>(dy_rows[r] + d);
+            const bool partial = j == J - 1 && tail < L;
+#pragma GCC unroll 8
+            for (int c = 0; c < CO; ++c) {
+                Vec xv = load_vec<Vec>(x_rows[c] + o);
+                if (partial) xv = keep ? xv : Vec{};
+#pragma GCC unroll 8
+                for (int r = 0; r < RO; ++r) acc[r][c] += dv[r] * xv;
+            }
+        }
+    }
+    for (int r = 0; r < RO; ++r)
+        for (int c = 0; c < CO; ++c) {
+            T lanes[L];
+            store_vec(lanes, acc[r][c]);
+            T total = 0;
+            for (int l = 0; l < L; ++l) total += lanes[l];
+            sums[r * CO + c] = total;
+        }
 }
 
 }  // namespace group_conv_detail
