@@ -9,6 +9,11 @@
 fast = False  # True: fewer training contexts and epochs, seconds instead of a minute (what `--fast` and CI use)
 
 # %%
+try:  # before `pip install -e .` the course cannot be imported: say so in one line, not a traceback
+    import course  # noqa: F401
+except ModuleNotFoundError as missing:
+    raise SystemExit(f"{missing}: install the course first, from its folder: "
+                     "pip install -r requirements.txt && pip install -e .") from None
 import math
 
 import torch

@@ -9,6 +9,11 @@
 fast = False  # True: load the shipped checkpoints instead of training four nets (what `--fast` and CI use)
 
 # %%
+try:  # before `pip install -e .` the course cannot be imported: say so in one line, not a traceback
+    import course  # noqa: F401
+except ModuleNotFoundError as missing:
+    raise SystemExit(f"{missing}: install the course first, from its folder: "
+                     "pip install -r requirements.txt && pip install -e .") from None
 import torch
 
 from course.chapters.deep_conv_nets import (complex_cell, footprint, image_near, layer_geometry,

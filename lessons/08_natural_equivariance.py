@@ -10,6 +10,11 @@
 fast = False  # True: fewer images and optimisation steps, seconds instead of minutes (what `--fast` and CI use)
 
 # %%
+try:  # before `pip install -e .` the course cannot be imported: say so in one line, not a traceback
+    import course  # noqa: F401
+except ModuleNotFoundError as missing:
+    raise SystemExit(f"{missing}: install the course first, from its folder: "
+                     "pip install -r requirements.txt && pip install -e .") from None
 import torch
 
 from course.analysis.families import (angle_difference, compare_with_truth, find_families, find_families_from_tuning,

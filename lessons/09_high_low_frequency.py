@@ -11,6 +11,11 @@
 fast = False  # True: a coarser stimulus grid, fewer images and optimisation steps (what `--fast` and CI use)
 
 # %%
+try:  # before `pip install -e .` the course cannot be imported: say so in one line, not a traceback
+    import course  # noqa: F401
+except ModuleNotFoundError as missing:
+    raise SystemExit(f"{missing}: install the course first, from its folder: "
+                     "pip install -r requirements.txt && pip install -e .") from None
 import torch
 
 from course.analysis.circuit_figures import image_grid

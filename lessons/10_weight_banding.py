@@ -11,6 +11,11 @@
 fast = False  # True: skip retraining one seed of every variant (the shipped checkpoints are used either way)
 
 # %%
+try:  # before `pip install -e .` the course cannot be imported: say so in one line, not a traceback
+    import course  # noqa: F401
+except ModuleNotFoundError as missing:
+    raise SystemExit(f"{missing}: install the course first, from its folder: "
+                     "pip install -r requirements.txt && pip install -e .") from None
 from course.analysis.banding import banding_score, random_baseline, spatial_part, synthetic_weights
 from course.analysis.circuit_figures import image_grid
 from course.analysis.weight_pictures import weights_to_rgb

@@ -70,3 +70,16 @@ def test_grade_exit_status_is_0_when_all_pass(tmp_path):
     done = run_cli("grade", "ex04", "--json", str(report))
     assert done.returncode == 0, done.stdout + done.stderr
     assert report.exists() and "total:" in done.stdout
+
+
+@pytest.mark.parametrize("lesson", SYLLABUS, ids=lambda lesson: lesson.stem)
+def test_a_lesson_run_before_the_course_is_installed_says_how_to_install(lesson, tmp_path):
+    # python -S: no site-packages, so neither the course nor torch can be imported, as before
+    # `pip install -r requirements.txt && pip install -e .`
+    result = subprocess.run([sys.executable, "-S", str(lesson.path)], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "No module named 'course': install the course first, from its folder: "
+        "pip install -r requirements.txt && pip install -e ."]
