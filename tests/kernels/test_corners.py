@@ -13,10 +13,11 @@
   convolution of the rounded operands (rtol = atol = 1.6e-2, as in test_conformance.py); the "cpp"
   backend, which has no bfloat16, computes in float32 and returns bfloat16.
 - Unbatched (C, H, W) input: the same values and shape as F.conv2d.
-- Values no window reads do not leak: an inf in the input column and a NaN in the row that stride 2
-  never reaches leaves every output and gradient finite and equal to
-  F.conv2d's (the CPU tiles read whole vectors of pixels past a row's end and must discard them, not
-  multiply them by zero: inf * 0 is NaN).
+- Values no window reads do not leak: a NaN in the input row that stride 2 never reaches and an inf
+  in the last column (never read at stride 2; at stride 1 only through the kernel's last column)
+  give the same outputs and gradients as F.conv2d, finite and infinite entries alike. The CPU tiles
+  read whole vectors of pixels past a row's end and must discard those lanes, not multiply them by
+  zero (inf * 0 is NaN).
 """
 from __future__ import annotations
 
@@ -57,23 +58,28 @@ def test_no_input_channel_gives_the_bias_with_gradients(backend):
 
 
 @pytest.mark.parametrize("backend", params())
-@pytest.mark.parametrize("channels", [1, 5])
-def test_values_that_no_window_reads_do_not_leak(backend, channels):
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the Triton interpreter's inf * 0
+@pytest.mark.parametrize("channels, groups", [(1, 1), (5, 1), (5, 5)], ids=["one_channel", "five", "depthwise"])
+@pytest.mark.parametrize("stride", [2, (2, 1)], ids=["stride_2", "stride_2_1"])
+def test_values_that_no_window_reads_do_not_leak(backend, channels, groups, stride):
     device = device_of(backend)
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, channels, 6, 6, generator=gen, dtype=torch.float64)
-    x[..., 5] = float("inf")  # stride 2, 6 wide, a 3x3 kernel: columns 0-4 are read, column 5 never
-    x[..., 5, :] = float("nan")  # and rows 0-4, row 5 never
-    w = torch.randn(4, channels, 3, 3, generator=gen, dtype=torch.float64)
-    dy = torch.randn(2, 4, 2, 2, generator=gen, dtype=torch.float64)
+    x[..., 5, :] = float("nan")  # stride 2 over 6 rows, a 3x3 kernel: rows 0-4 are read, row 5 never
+    x[..., 5] = float("inf")  # columns: at stride 2 never read; at stride 1 only by the kernel's last column
+    k = channels if groups > 1 else 4
+    w = torch.randn(k, channels // groups, 3, 3, generator=gen, dtype=torch.float64)
+    expected = F.conv2d(x, w, stride=stride, groups=groups)
+    dy = torch.randn(expected.shape, generator=gen, dtype=torch.float64)
     xs, ws = x.clone().requires_grad_(), w.clone().requires_grad_()
-    F.conv2d(xs, ws, stride=2).backward(dy)
+    F.conv2d(xs, ws, stride=stride, groups=groups).backward(dy)
     xk, wk = x.to(device).requires_grad_(), w.to(device).requires_grad_()
-    out = kernels.conv2d(xk, wk, stride=2, backend=backend)
+    out = kernels.conv2d(xk, wk, stride=stride, groups=groups, backend=backend)
     out.backward(dy.to(device))
-    torch.testing.assert_close(out.detach().cpu(), F.conv2d(x, w, stride=2))
-    assert torch.isfinite(wk.grad).all(), "a value no window reads reached the weight gradient"
-    torch.testing.assert_close(wk.grad.cpu(), ws.grad)
+    torch.testing.assert_close(out.detach().cpu(), expected, equal_nan=True)
+    assert torch.equal(torch.isfinite(wk.grad.cpu()), torch.isfinite(ws.grad)), \
+        "a value no window reads reached the weight gradient"
+    torch.testing.assert_close(wk.grad.cpu(), ws.grad, equal_nan=True)
     torch.testing.assert_close(xk.grad.cpu(), xs.grad)
 
 

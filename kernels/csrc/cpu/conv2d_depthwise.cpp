@@ -10,7 +10,8 @@
 // beforehand (ColumnRanges), so the inner loop has no branch.
 //   input grad:  dx[n, c, h, q*sw + s*dw - pw] += W[c, 0, r, s] * dy[n, c, p, q]  (scatter
 //                within one plane: a work item owns the plane, so no races)
-//   weight grad: dW[c, 0, r, s] = sum_{n, p, q} dy[n, c, p, q] * x[n, c, h, w]  (a work item owns c)
+//   weight grad: dW[c, 0, r, s] = sum_{n, p, q} dy[n, c, p, q] * x[n, c, h, w]  (a work item owns c;
+//                with sw == 1, register sums per tap over zero-bordered planes, as the forward)
 // Work items are the N*C planes (forward, input grad) or the C channels (weight grad).
 #include "conv2d_cpu.h"
 #include "micro_tile.h"
@@ -18,6 +19,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 namespace conv_circuits {
@@ -68,6 +70,80 @@ void forward_plane_unit_column_stride(const Conv2dGeometry& g, const T* plane, c
                 store_vec(last, acc);
                 std::copy(last, last + (g.Q - q0), y_row + q0);
             }
+        }
+    }
+}
+
+// Weight and bias gradient of one channel c when sw == 1, in the forward's layout: the channel's N
+// planes are copied into zero-bordered buffers, and each of 8 taps (r, s) keeps its running sum in one
+// register across every vector of L output pixels of every image:
+//   acc[t][l] += dy[n, c, p, q0 + l] * padded[n][p*sh + r*dh][q0 + s*dw + l]      (then summed over l)
+// Taps run 8 at a time (RS may be anything); a row's last, partial vector zeroes the lanes past Q of both
+// operands before they meet (past Q the padded row holds other pixels, which may be inf).
+template <typename T>
+void weight_grad_channel_unit_column_stride(const Conv2dGeometry& g, const T* x, const T* dy, int64_t c, T* dW_c,
+                                            T* db_c, std::vector<T>& padded) {
+    using Vec = typename Tile<T>::Vec;
+    constexpr int L = Tile<T>::L, TAPS = 8;
+    typedef std::conditional_t<sizeof(T) == 4, int32_t, int64_t> Lane;
+    typedef Lane Keep __attribute__((vector_size(sizeof(Vec))));
+    const int64_t RS = g.R * g.S, Hp = g.H + 2 * g.ph, Qv = (g.Q + L - 1) / L * L;
+    const int64_t Wp = std::max(g.W + 2 * g.pw, Qv + (g.S - 1) * g.dw), plane = Hp * Wp;
+    const int tail = int(g.Q - (Qv - L));
+    Keep keep;
+    for (int l = 0; l < L; ++l) keep[l] = l < tail ? -1 : 0;
+    padded.assign(g.N * plane, T(0));
+    for (int64_t n = 0; n < g.N; ++n)
+        for (int64_t h = 0; h < g.H; ++h) {
+            const T* src = x + ((n * g.C + c) * g.H + h) * g.W;
+            std::copy(src, src + g.W, padded.data() + n * plane + (h + g.ph) * Wp + g.pw);
+        }
+    for (int64_t t0 = 0; t0 < RS; t0 += TAPS) {
+        int64_t tap_offset[TAPS];  // where tap t0 + t reads, relative to output pixel (0, 0); surplus taps repeat t0
+        for (int t = 0; t < TAPS; ++t) {
+            const int64_t rs = t0 + t < RS ? t0 + t : t0;
+            tap_offset[t] = (rs / g.S) * g.dh * Wp + (rs % g.S) * g.dw;
+        }
+        Vec acc[TAPS], bias_acc = Vec{};
+        for (int t = 0; t < TAPS; ++t) acc[t] = Vec{};
+        for (int64_t n = 0; n < g.N; ++n) {
+            const T* dy_plane = dy + (n * g.C + c) * g.P * g.Q;
+            for (int64_t p = 0; p < g.P; ++p) {
+                const T* dy_row = dy_plane + p * g.Q;
+                const T* x_row = padded.data() + n * plane + p * g.sh * Wp;
+                for (int64_t q0 = 0; q0 < Qv; q0 += L) {
+                    const bool partial = q0 + L > g.Q;
+                    Vec d;
+                    if (partial) {
+                        T lanes[L] = {};
+                        std::copy(dy_row + q0, dy_row + g.Q, lanes);
+                        d = load_vec<Vec>(lanes);
+                    } else {
+                        d = load_vec<Vec>(dy_row + q0);
+                    }
+                    bias_acc += d;
+#pragma GCC unroll 8
+                    for (int t = 0; t < TAPS; ++t) {
+                        Vec xv = load_vec<Vec>(x_row + q0 + tap_offset[t]);
+                        if (partial) xv = keep ? xv : Vec{};
+                        acc[t] += d * xv;
+                    }
+                }
+            }
+        }
+        for (int t = 0; t < TAPS && t0 + t < RS; ++t) {
+            T lanes[L];
+            store_vec(lanes, acc[t]);
+            T total = 0;
+            for (int l = 0; l < L; ++l) total += lanes[l];
+            dW_c[t0 + t] = total;
+        }
+        if (t0 == 0 && db_c) {
+            T lanes[L];
+            store_vec(lanes, bias_acc);
+            T total = 0;
+            for (int l = 0; l < L; ++l) total += lanes[l];
+            *db_c = total;
         }
     }
 }
@@ -165,6 +241,14 @@ void conv2d_input_grad_depthwise(const Conv2dGeometry& g, const T* dy, const T* 
 template <typename T>
 void conv2d_weight_grad_depthwise(const Conv2dGeometry& g, const T* dy, const T* x, T* dW, T* db) {
     const int64_t RS = g.R * g.S;
+    if (g.sw == 1) {
+        at::parallel_for(0, g.C, 1, [&](int64_t begin, int64_t end) {
+            std::vector<T> padded;
+            for (int64_t c = begin; c < end; ++c)
+                weight_grad_channel_unit_column_stride(g, x, dy, c, dW + c * RS, db ? db + c : nullptr, padded);
+        });
+        return;
+    }
     const ColumnRanges columns(g);
     at::parallel_for(0, g.C, 1, [&](int64_t begin, int64_t end) {
         // Partial sums per tap and output column: the additions along q then run as elementwise
