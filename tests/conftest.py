@@ -1,6 +1,4 @@
 """Test-session setup shared by every test folder."""
-import os
-
 import pytest
 
 import kernels  # noqa: F401  (first: without a GPU it chooses the Triton interpreter before triton is imported)
@@ -15,18 +13,26 @@ def one_torch_thread():
         yield
 
 
-# Under pytest-xdist (the README runs `pytest -n auto --dist loadgroup`), tests that share an expensive
-# session or module fixture stay on one worker, which builds it once: the grading tests (the batch of
-# graded uploads, the released copy) and the ahead-of-time compiles. Lesson runs are shared between
-# workers another way (tests/lessons/conftest.py).
+# Under pytest-xdist (the README runs `pytest -n auto`), tests that share an expensive session or
+# module fixture stay on one worker, which builds it once: the grading tests (the batch of graded
+# uploads, the released copy) and the ahead-of-time compiles. Every other test is scheduled on its own.
+# (A scheduler of our own rather than xdist_group marks: pytest 9.2 ignores the node-id suffix through
+# which pytest-xdist 3.8 implements those.) Lesson runs are shared between workers another way
+# (tests/lessons/conftest.py).
 SHARED_FIXTURE_GROUPS = {"tests/grading/": "grading", "tests/kernels/test_aot_compile.py": "aot_compile"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
-def pytest_collection_modifyitems(config, items):
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return
-    for item in items:
-        for prefix, group in SHARED_FIXTURE_GROUPS.items():
-            if item.nodeid.startswith(prefix):
-                item.add_marker(pytest.mark.xdist_group(group))
+def shared_fixture_group(nodeid: str) -> str:
+    """The scheduling unit of a test: its group, or the test itself."""
+    return next((group for prefix, group in SHARED_FIXTURE_GROUPS.items() if nodeid.startswith(prefix)), nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: without xdist it is never called
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return shared_fixture_group(nodeid)
+
+    return SharedFixtureScheduling(config, log)
