@@ -306,6 +306,8 @@ class Lesson:
         `status`: "reproduced" (the lesson's own numbers on a trained or real model support it),
         "partial", "constructed only" (shown on a hand-built network with the answer planted),
         or "not reproduced". `evidence`: summary keys that support the status (checked in finish()).
+        A status stated here is a forecast: if a check among the evidence fails in this run, finish()
+        records the claim as "not reproduced" and says which check failed.
         """
         if status not in CLAIM_STATUSES:
             raise ValueError(f"claim({id!r}): status must be one of {CLAIM_STATUSES}, not {status!r}")
@@ -322,6 +324,12 @@ class Lesson:
         missing = {claim: keys for claim, keys in missing.items() if keys}
         if missing:
             raise ValueError(f"{self.name}: claims cite evidence missing from the summary: {missing}")
+        for c in self.claims:  # no claim stands on a check that failed in this run
+            failed = [k for k in c["evidence"] if k in self.checks and not self.checks[k]["ok"]]
+            if failed and c["status"] != "not reproduced":
+                c["note"] = "; ".join(filter(None, [c["note"], f"stated {c['status']}, but in this run the check "
+                                                              f"{', '.join(failed)} failed"]))
+                c["status"] = "not reproduced"
         summary = {
             "lesson": self.name,
             "title": self.title,

@@ -95,6 +95,19 @@ def test_bad_kinds_statuses_and_missing_evidence_are_refused(tmp_path):
         lesson.finish()
 
 
+def test_a_claim_whose_evidence_check_fails_is_recorded_as_not_reproduced(tmp_path):
+    with lesson_options(out=tmp_path):
+        lesson = Lesson.start("04_convolution")
+    lesson.report("error", 0.5, "an error", bound=0.1)  # fails
+    lesson.report("accuracy", 0.9, "an accuracy", at_least=0.8)  # holds
+    lesson.claim("held", source="s", claim="c", status="reproduced", evidence=["accuracy"])
+    lesson.claim("broken", source="s", claim="c", status="reproduced", evidence=["accuracy", "error"], note="n")
+    claims = {c["id"]: c for c in lesson.finish()["claims"]}
+    assert claims["held"]["status"] == "reproduced"
+    assert claims["broken"]["status"] == "not reproduced"
+    assert claims["broken"]["note"] == "n; stated reproduced, but in this run the check error failed"
+
+
 def test_a_lesson_that_never_finishes_is_an_error(fake_lesson, tmp_path):
     fake_lesson.path.write_text(FAKE.replace("summary = lesson.finish()", ""))
     with pytest.raises(LessonDidNotFinish, match="ended without calling lesson.finish"):
