@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundle = commands.add_parser("autograder", help="write a Gradescope autograder (autograder.zip and its folder), no solutions in it")
     bundle.add_argument("--out", type=Path, required=True, help="folder for autograder/ and autograder.zip")
     bundle.add_argument("--force", action="store_true", help="replace an autograder/ or autograder.zip already in --out")
-    commands.add_parser("doctor", help="versions, compilers, CUDA, and a Triton canary kernel")
+    doctor = commands.add_parser("doctor", help="versions, compilers, CUDA, and a Triton canary kernel")
+    doctor.add_argument("--build", action="store_true",
+                        help="also build the C++ extension now if it is not built (about a minute, once)")
     train = commands.add_parser("train", help="retrain a shipped model from scratch and compare with its checkpoint")
     train.add_argument("model", nargs="?", help="a shipped model's name, a family such as 'banding' (every model named banding_*), or 'all' (see --list)")
     train.add_argument("--list", action="store_true", help="show the shipped models and their metrics")
@@ -281,7 +283,7 @@ def command_release(args) -> int:
 def command_doctor(args) -> int:
     from course.runtime.doctor import doctor
 
-    return doctor()
+    return doctor(build=args.build)
 
 
 def command_train(args) -> int:

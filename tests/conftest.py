@@ -36,3 +36,4 @@ def pytest_xdist_make_scheduler(config, log):
             return shared_fixture_group(nodeid)
 
     return SharedFixtureScheduling(config, log)
+

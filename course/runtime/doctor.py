@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 CANARY_TOLERANCE = 1e-4  # float32 dot of length 16 (tl.dot may use tf32-like rounding on GPUs)
@@ -111,7 +112,23 @@ def cpp_extension_state() -> tuple[bool, str]:
     return False, "not built yet: it compiles on first use of backend='cpp' (about a minute)"
 
 
-def doctor() -> int:
+def build_cpp_extension() -> None:
+    """Build the C++ extension now unless it is built; a failure is reported by the c++ extension line."""
+    from kernels import extension
+
+    from course.runtime.cpp_extension import cpp_extension_built
+
+    if cpp_extension_built():
+        return
+    started = time.perf_counter()
+    ok, why = extension.status()  # prints the build message while it compiles
+    print(f"doctor: the C++ extension {'built' if ok else 'did not build'} in {time.perf_counter() - started:.0f} s")
+
+
+def doctor(build: bool = False) -> int:
+    """Print what works; 1 if a required part fails. build: first build the C++ extension if needed."""
+    if build:
+        build_cpp_extension()
     required = [("python", (True, f"{platform.python_version()} ({sys.executable})")),
                 ("course", course_checkout())]
     required += [(name, version_of(name)) for name in ("torch", "numpy", "matplotlib", "triton")]

@@ -39,6 +39,12 @@ def test_doctor_names_the_imported_checkout_and_the_cpp_extension(capsys):
     assert "c++ extension" in out and ("built, in" in out or "not built yet" in out)
 
 
+def test_doctor_build_leaves_the_cpp_extension_built(capsys):
+    assert doctor.doctor(build=True) == 0
+    out = capsys.readouterr().out
+    assert "c++ extension" in out and "built, in" in out
+
+
 def test_doctor_warns_when_the_current_folder_is_another_checkout(tmp_path):
     other = tmp_path / "my-copy"
     (other / "course").mkdir(parents=True)

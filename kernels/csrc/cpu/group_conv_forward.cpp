@@ -13,6 +13,8 @@
 // panels); small images go several to an item, so a gathered panel of E serves more pixels.
 #include "group_conv_flat.h"
 
+#include <algorithm>
+
 namespace conv_circuits {
 
 using namespace group_conv_detail;
@@ -24,6 +26,13 @@ template <typename T, int MR>
 void gather_filter_panel(const GroupConvGeometry& gg, const GroupTables& tables, const T* w, int64_t row0, int m_valid,
                          int64_t crs0, int64_t kc, T* a) {
     const int64_t kk = gg.k * gg.k, Gin = gg.group_in, C = gg.conv.C;
+    if (gg.order == 1) {  // a conv2d (the trivial group): E = w, rows of C*k*k values; a[] written in order
+        const T* rows[MR];
+        for (int m = 0; m < MR; ++m) rows[m] = w + (row0 + std::min(m, m_valid - 1)) * C * kk + crs0;
+        for (int64_t i = 0; i < kc; ++i)
+            for (int m = 0; m < MR; ++m) a[i * MR + m] = m < m_valid ? rows[m][i] : T(0);
+        return;
+    }
     for (int m = 0; m < MR; ++m) {
         if (m >= m_valid) {
             for (int64_t i = 0; i < kc; ++i) a[i * MR + m] = T(0);
